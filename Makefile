@@ -1,0 +1,52 @@
+# One command to run it, one to test it. Only Python 3.11+ is needed beforehand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install install-dev migrate lint typecheck check stop clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: embedded PostgreSQL (or DATABASE_URL), all migrations, then the web app.
+run: install migrate
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+
+migrate: install
+	$(BIN)/piccolo migrations forwards all
+
+## make test: the whole suite against a throwaway embedded PostgreSQL.
+test: install-dev
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy .
+
+check: lint typecheck test
+
+## make stop: stop the embedded development server (its data stays in .data/postgres).
+stop: install
+	$(BIN)/python -m apps.core.embedded stop
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,29 @@
+"""Column types Piccolo does not ship."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns.base import Column
+
+
+class Vector(Column):
+    """A pgvector ``vector(n)`` column (needs the ``vector`` extension).
+
+    Values are lists of floats (or ``pgvector.Vector``); the database refuses a vector of
+    another length. Auto-migrations serialise it like any column, with its dimensions.
+    """
+
+    value_type = list
+
+    def __init__(self, dimensions: int = 1536, default: None = None, **kwargs: Any) -> None:
+        if dimensions < 1 or dimensions > 16000:
+            raise ValueError("a pgvector column has between 1 and 16000 dimensions")
+        self.dimensions = dimensions
+        self.default = default
+        kwargs.update({"dimensions": dimensions, "default": default})
+        super().__init__(**kwargs)
+
+    @property
+    def column_type(self) -> str:
+        return f"VECTOR({self.dimensions})"

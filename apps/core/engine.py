@@ -1,0 +1,148 @@
+"""The one place that builds database engines.
+
+:class:`GatewayEngine` is Piccolo's ``PostgresEngine`` with what production needs and Piccolo
+leaves out: a bounded wait for a pooled connection (``pool_timeout``), connection errors
+turned into :class:`DatabaseUnavailableError`, and the pgvector codec on every connection.
+Future observability (query timing, pool gauges) and read replicas plug in here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from pgvector.asyncpg import register_vector
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+from apps.core.dburl import DatabaseUrl, parse_database_url
+from apps.core.embedded import start_embedded_server
+from apps.core.errors import DatabaseUnavailableError, PoolTimeoutError
+from apps.core.settings import Settings, get_settings
+
+# Errors asyncpg raises when a connection cannot be made or the login is refused.
+CONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.InvalidPasswordError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+async def init_connection(connection: asyncpg.Connection) -> None:
+    """Register the pgvector codec when the extension exists (it may not before migrating)."""
+    schema = await connection.fetchval(
+        "SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'vector' LIMIT 1"
+    )
+    if schema is not None:
+        await register_vector(connection, schema=schema)
+
+
+class GatewayTransaction(PostgresTransaction):
+    """A transaction whose connection comes from the pool with the pool timeout."""
+
+    async def get_connection(self) -> asyncpg.Connection:
+        engine = self.engine
+        assert isinstance(engine, GatewayEngine)
+        return await engine.acquire_connection()
+
+
+class GatewayEngine(PostgresEngine):
+    """PostgresEngine with pool timeout, typed connection errors and the vector codec."""
+
+    def __init__(
+        self,
+        *,
+        url: DatabaseUrl,
+        pool_min_size: int = 1,
+        pool_max_size: int = 10,
+        pool_timeout: float | None = 10.0,
+        log_queries: bool = False,
+    ) -> None:
+        super().__init__(config=url.asyncpg_arguments(), log_queries=log_queries)
+        self.url = url
+        self.pool_min_size = min(pool_min_size, pool_max_size)
+        self.pool_max_size = pool_max_size
+        self.pool_timeout = pool_timeout
+
+    def _unavailable(self, error: BaseException) -> DatabaseUnavailableError:
+        reason = str(error) or type(error).__name__
+        if isinstance(error, asyncio.TimeoutError):
+            reason = "timed out"
+        return DatabaseUnavailableError(
+            f"cannot connect to the database at {self.url.redacted}: {reason}"
+        )
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        options: dict[str, Any] = {
+            "min_size": self.pool_min_size,
+            "max_size": self.pool_max_size,
+            "init": init_connection,
+        }
+        options.update(kwargs)
+        try:
+            await super().start_connection_pool(**options)
+        except CONNECT_ERRORS as error:
+            raise self._unavailable(error) from error
+
+    async def get_new_connection(self) -> asyncpg.Connection:
+        try:
+            connection = await asyncpg.connect(**self.config)
+        except CONNECT_ERRORS as error:
+            raise self._unavailable(error) from error
+        await init_connection(connection)
+        return connection
+
+    async def acquire_connection(self) -> asyncpg.Connection:
+        """A pooled connection within ``pool_timeout`` (or a new one when there is no pool)."""
+        if self.pool is None:
+            return await self.get_new_connection()
+        try:
+            return await self.pool.acquire(timeout=self.pool_timeout)
+        except TimeoutError:
+            raise PoolTimeoutError(
+                f"no database connection became free within {self.pool_timeout:g} s "
+                f"(pool size {self.pool_max_size}); raise connection_limit or pool_timeout"
+            ) from None
+        except CONNECT_ERRORS as error:
+            raise self._unavailable(error) from error
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        if self.pool is None:
+            raise ValueError("A pool isn't currently running.")
+        connection = await self.acquire_connection()
+        try:
+            return await connection.fetch(query, *(args or ()))
+        finally:
+            await self.pool.release(connection)
+
+    def transaction(self, allow_nested: bool = True) -> GatewayTransaction:
+        return GatewayTransaction(engine=self, allow_nested=allow_nested)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``DATABASE_URL``, or the URL of the embedded server (started if needed)."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded_server(settings.data_dir)
+
+
+def build_engine(settings: Settings | None = None) -> GatewayEngine:
+    """The engine for the configured database; URL parameters win over the settings."""
+    settings = settings or get_settings()
+    url = parse_database_url(resolve_database_url(settings))
+    pool_timeout = url.pool_timeout if url.pool_timeout is not None else settings.pool_timeout
+    if url.connect_timeout is None and settings.connect_timeout:
+        url = dataclasses.replace(url, connect_timeout=settings.connect_timeout)
+    return GatewayEngine(
+        url=url,
+        pool_min_size=settings.pool_min_size,
+        pool_max_size=url.pool_max_size or settings.pool_max_size,
+        pool_timeout=pool_timeout or None,
+        log_queries=settings.log_queries,
+    )

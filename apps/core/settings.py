@@ -1,0 +1,81 @@
+"""The one place that reads the environment.
+
+Every other module asks :func:`get_settings` (or receives a :class:`Settings`), so what the
+project can be configured with is written down here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from apps.core.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Configuration from environment variables (and an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAYDB_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL; unset means the embedded server in data_dir.",
+    )
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="Production refuses destructive commands."
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".data" / "postgres",
+        description="Data directory of the embedded PostgreSQL server.",
+    )
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1, description="Overridden by connection_limit.")
+    pool_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds to wait for a free pooled connection; 0 waits for ever.",
+    )
+    connect_timeout: float = Field(default=5.0, ge=0, description="Seconds; 0 waits for ever.")
+    log_queries: bool = False
+    secret_key: str = Field(
+        default="development-only-secret-key",
+        min_length=16,
+        description="Signs pagination cursors and sessions; must be set in production.",
+    )
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key.startswith("development-only"):
+            raise ValueError("GATEWAYDB_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            (f"GATEWAYDB_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+            + e["msg"]
+            for e in error.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
