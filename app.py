@@ -1,4 +1,5 @@
-"""The ASGI app served by uvicorn: lifespan opens and closes the pool; ``/healthz``."""
+"""The ASGI app served by uvicorn: the admin at ``/admin/``, ``/healthz``; the lifespan
+opens and closes the pool."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount, Route
 
+from apps.adminsite.site import build_admin
 from apps.core.errors import GatewayError
 from apps.core.health import database_health
+from apps.core.settings import Settings, get_settings
 from piccolo_conf import DB
 
 
@@ -24,8 +29,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await DB.close_connection_pool()
 
 
-async def index(request: Request) -> PlainTextResponse:
-    return PlainTextResponse("gatewaydb is running; see /healthz\n")
+async def index(request: Request) -> RedirectResponse:
+    return RedirectResponse("/admin/", status_code=307)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -36,7 +41,18 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", **report})
 
 
-app = Starlette(
-    routes=[Route("/", index), Route("/healthz", healthz)],
-    lifespan=lifespan,
-)
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The web app for ``settings`` (the process settings by default)."""
+    settings = settings or get_settings()
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            Mount("/admin/", build_admin(settings)),
+        ],
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)],
+        lifespan=lifespan,
+    )
+
+
+app = create_app()

@@ -55,6 +55,19 @@ class Settings(BaseSettings):
         min_length=16,
         description="Signs pagination cursors and sessions; must be set in production.",
     )
+    allowed_hosts: list[str] = Field(
+        default=["*"],
+        description='Host names the web app answers (JSON list, e.g. ["admin.example.com"]).',
+    )
+    admin_session_hours: float = Field(default=8.0, gt=0, description="Admin login lifetime.")
+    admin_login_attempts: int = Field(
+        default=10, ge=1, description="Admin login attempts per client per 5 minutes."
+    )
+    admin_estimate_count_above: int = Field(
+        default=100_000,
+        ge=0,
+        description="Big admin lists show the planner's row estimate above this many rows.",
+    )
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
@@ -65,6 +78,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def allowed_hosts_for_csrf(self) -> list[str]:
+        """The allowed hosts without the ``*`` wildcard (the CSRF referer check)."""
+        return [host for host in self.allowed_hosts if host != "*"]
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,1 @@
+"""The admin site: Piccolo Admin configured for gatewaydb (audit, soft delete, big tables)."""

@@ -1,0 +1,333 @@
+"""``GatewayCRUD``: the PiccoloCRUD behind every admin table, with this project's rules.
+
+Piccolo Admin builds one ``PiccoloCRUD`` per table and offers no hook to swap the class,
+so :func:`apps.adminsite.site.build_admin` installs this subclass while it builds the admin.
+On top of the stock behaviour it:
+
+- hides secret columns (and heavy ones such as embeddings) from every response, from the
+  form schemas and from what a write may set;
+- records every create, update and delete in the audit log, in the write's transaction;
+- soft-deletes rows of tables with ``deleted_at``, and lists only live rows unless the
+  request filters on ``deleted_at``;
+- filters choice columns (statuses, roles) by exact value, which their indexes serve;
+- on big tables, answers counts from the planner's estimate above a threshold and fetches
+  deep pages through an index-only scan of the ids first (stock: exact ``COUNT(*)`` and
+  ``OFFSET`` over whole rows).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar, cast
+
+import pydantic
+from piccolo.apps.user.tables import BaseUser
+from piccolo.columns import ForeignKey
+from piccolo.columns.base import Column
+from piccolo.columns.operators.comparison import IsNull
+from piccolo.query import Select
+from piccolo.table import Table
+from piccolo.utils.pydantic import create_pydantic_model
+from piccolo_api.crud.endpoints import (
+    CustomJSONResponse,
+    OrderBy,
+    ParamException,
+    Params,
+    PiccoloCRUD,
+)
+from piccolo_api.crud.exceptions import MalformedQuery
+from piccolo_api.crud.validators import apply_validators
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from apps.adminsite import selectors, services
+from apps.adminsite.config import GatewayTableConfig
+from apps.audit.services import Actor, audit_entry_record, field_changes
+from apps.audit.tables import AuditAction
+from apps.core.errors import GatewayError
+
+
+@asynccontextmanager
+async def atomic(table: type[Table]) -> AsyncIterator[None]:
+    """A transaction, or a savepoint inside the caller's: a refused write leaves no trace."""
+    engine = table._meta.db
+    current = engine.current_transaction.get()
+    if current is None:
+        async with engine.transaction():
+            yield
+        return
+    point = await current.savepoint()
+    try:
+        yield
+    except BaseException:
+        await point.rollback_to()
+        raise
+    await point.release()
+
+
+class _WriteRefused(Exception):
+    """Rolls the audited write back when Piccolo answered it with an error response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def request_actor(request: Request) -> Actor:
+    """The admin login making the request."""
+    user = getattr(getattr(request, "user", None), "user", None)
+    if user is None:
+        return Actor(id=None, username="")
+    return Actor(id=user.id, username=user.username)
+
+
+def error_response(error: GatewayError) -> JSONResponse:
+    """A typed error the way Piccolo Admin's UI shows database errors."""
+    status = 404 if error.code == "not_found" else 422
+    return JSONResponse({"db_error": error.message, **error.as_dict()}, status_code=status)
+
+
+class GatewayCRUD(PiccoloCRUD):
+    """PiccoloCRUD with hidden columns, audit, soft delete and big-table paging."""
+
+    table_configs: ClassVar[Mapping[type[Table], GatewayTableConfig]] = {}
+    estimate_count_above: ClassVar[int] = 100_000
+
+    def __init__(self, table: type[Table], **kwargs: Any) -> None:
+        self.config = self.table_configs.get(table) or GatewayTableConfig(table)
+        if self.config.read_only:
+            kwargs["read_only"] = True
+        self.hidden = (
+            frozenset() if issubclass(table, BaseUser) else self.config.hidden_column_names()
+        )
+        self.secret_fields = frozenset(c._meta.name for c in table._meta.secret_columns)
+        super().__init__(table, **kwargs)
+        options = self.visible_fields_options
+        self.visible_fields_options = tuple(
+            i for i in options if i.split(".")[0] not in self.hidden
+        )
+        self.schema_extra["visible_fields_options"] = self.visible_fields_options
+
+    # -- what the API shows and accepts -------------------------------------------------
+
+    def shown_columns(self) -> list[Column]:
+        return [c for c in self.table._meta.columns if c._meta.name not in self.hidden]
+
+    def _hidden_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.table._meta.columns if c._meta.name in self.hidden)
+
+    @property
+    def pydantic_model(self) -> type[pydantic.BaseModel]:
+        return create_pydantic_model(
+            self.table,
+            model_name=f"{self.table.__name__}In",
+            exclude_columns=(self.table._meta.primary_key, *self._hidden_columns()),
+            json_schema_extra={"extra": self.schema_extra},
+        )
+
+    @property
+    def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
+        return create_pydantic_model(
+            self.table,
+            include_default_columns=True,
+            all_optional=True,
+            exclude_columns=self._hidden_columns(),
+            model_name=f"{self.table.__name__}Optional",
+        )
+
+    def _split_params(self, params: dict[str, Any]) -> Params:
+        response: Params = super()._split_params(params)
+        hidden_filters = self.hidden & set(response.fields)
+        if hidden_filters:
+            raise ParamException(f"cannot filter on {', '.join(sorted(hidden_filters))}")
+        shown = [c for c in response.visible_fields or () if c._meta.name not in self.hidden]
+        response.visible_fields = shown or self.shown_columns()
+        for name in response.fields:
+            try:
+                column = self.table._meta.get_column_by_name(name)
+            except ValueError:
+                raise ParamException(f"{name} isn't a valid field name.") from None
+            if column._meta.choices and f"{name}__match" not in params:
+                response.match_types[name] = "exact"
+        if self.config.soft_deletes() and "deleted_at" not in response.fields:
+            response.fields["deleted_at"] = None
+            response.operators["deleted_at"] = IsNull
+        order_by = response.order_by or list(self.config.get_order_by())
+        primary_key = self.table._meta.primary_key
+        if not any(o.column._meta.name == primary_key._meta.name for o in order_by):
+            order_by = [*order_by, OrderBy(primary_key, ascending=True)]
+        response.order_by = order_by
+        return response
+
+    # -- lists and counts ---------------------------------------------------------------
+
+    @apply_validators  # type: ignore[untyped-decorator]
+    async def get_count(self, request: Request) -> Response:
+        params = self._parse_params(request.query_params)
+        try:
+            split_params = self._split_params(params)
+            count_query = self._apply_filters(self.table.count(), split_params)
+        except (ParamException, MalformedQuery) as exception:
+            return Response(str(exception), status_code=400)
+        if self.config.big_table:
+            estimate = await self._estimate(split_params)
+            if estimate > self.estimate_count_above:
+                return JSONResponse(
+                    {"count": estimate, "page_size": self.page_size, "estimated": True}
+                )
+        count = await count_query
+        return JSONResponse({"count": count, "page_size": self.page_size})
+
+    async def _estimate(self, split_params: Params) -> int:
+        user_filters = set(split_params.fields) - {"deleted_at"}
+        if not user_filters:
+            return await selectors.table_row_estimate(table=self.table)
+        query = self._apply_filters(self.table.select(self.table._meta.primary_key), split_params)
+        return await selectors.query_row_estimate(query=cast(Select[Any], query))
+
+    @apply_validators  # type: ignore[untyped-decorator]
+    async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
+        params = self._clean_data(params) if params else {}
+        try:
+            split_params = self._split_params(params)
+        except ParamException as exception:
+            return Response(str(exception), status_code=400)
+        page_size = split_params.page_size or self.page_size
+        deep = split_params.page > 1
+        nested = any(c._meta.call_chain for c in split_params.visible_fields or ())
+        if not (self.config.big_table and deep) or nested or split_params.range_header:
+            stock = PiccoloCRUD.get_all.__wrapped__  # validators already ran
+            return cast(Response, await stock(self, request, params))
+        if page_size > self.max_page_size:
+            return JSONResponse({"error": "The page size limit has been exceeded"}, 403)
+        return await self._deep_page(split_params, page_size)
+
+    def _ordered(self, query: Select[Any], split_params: Params) -> Select[Any]:
+        for order_by in split_params.order_by or ():
+            query = query.order_by(order_by.column, ascending=order_by.ascending)
+        return query
+
+    async def _deep_page(self, split_params: Params, page_size: int) -> Response:
+        """OFFSET over an index-only scan of ids, then the page's rows by id."""
+        primary_key = self.table._meta.primary_key
+        try:
+            ids_query = self._apply_filters(self.table.select(primary_key), split_params)
+        except MalformedQuery as exception:
+            return Response(str(exception), status_code=400)
+        ids_query = self._ordered(cast(Select[Any], ids_query), split_params)
+        ids_query = ids_query.offset(page_size * (split_params.page - 1)).limit(page_size)
+        ids = [row[primary_key._meta.name] for row in await selectors.query_rows(query=ids_query)]
+        visible_fields = split_params.visible_fields or self.shown_columns()
+        readable = (
+            [
+                self.table._get_related_readable(c)
+                for c in visible_fields
+                if isinstance(c, ForeignKey)
+            ]
+            if split_params.include_readable
+            else []
+        )
+        rows: list[dict[str, Any]] = []
+        if ids:
+            query = self.table.select(*visible_fields, *readable, exclude_secrets=True).where(
+                primary_key.is_in(ids)
+            )
+            rows = await selectors.query_rows(query=self._ordered(query, split_params))
+        body = self.pydantic_model_plural(
+            include_readable=split_params.include_readable,
+            include_columns=tuple(visible_fields),
+        )(rows=rows).model_dump_json()
+        return CustomJSONResponse(body)
+
+    # -- audited writes -----------------------------------------------------------------
+
+    def _tracked_columns(self) -> list[Column]:
+        return [c for c in self.table._meta.columns if c._meta.name not in self.hidden]
+
+    async def _snapshot(self, row_id: object) -> dict[str, Any] | None:
+        return await selectors.row_snapshot(
+            table=self.table, row_id=row_id, columns=self._tracked_columns()
+        )
+
+    async def _audited(
+        self, request: Request, action: AuditAction, row_id: object, write: Any
+    ) -> Response:
+        """Run ``write`` and its audit entry in one transaction; an error response rolls back."""
+        try:
+            async with atomic(self.table):
+                old = await self._snapshot(row_id) if row_id is not None else None
+                response: Response = await write()
+                if response.status_code >= 400:
+                    raise _WriteRefused(response)
+                if row_id is None:
+                    row_id = json.loads(bytes(response.body))[0][
+                        self.table._meta.primary_key._meta.name
+                    ]
+                new = await self._snapshot(row_id)
+                await audit_entry_record(
+                    actor=request_actor(request),
+                    action=action,
+                    table_name=self.table._meta.tablename,
+                    row_id=row_id,
+                    changes=field_changes(old=old, new=new, secret_fields=self.secret_fields),
+                )
+        except _WriteRefused as refused:
+            return refused.response
+        return response
+
+    def _refuse_hidden(self, data: Mapping[str, Any]) -> Response | None:
+        hidden = self.hidden & set(data)
+        if hidden:
+            return Response(f"Unrecognised keys - {sorted(hidden)}.", status_code=400)
+        return None
+
+    async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
+        refused = self._refuse_hidden(data)
+        if refused is not None:
+            return refused
+        return await self._audited(
+            request,
+            AuditAction.CREATE,
+            None,
+            lambda: super(GatewayCRUD, self).post_single(request, data),
+        )
+
+    async def patch_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        refused = self._refuse_hidden(data)
+        if refused is not None:
+            return refused
+        return await self._audited(
+            request,
+            AuditAction.UPDATE,
+            row_id,
+            lambda: super(GatewayCRUD, self).patch_single(request, row_id, data),
+        )
+
+    async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        refused = self._refuse_hidden(data)
+        if refused is not None:
+            return refused
+        return await self._audited(
+            request,
+            AuditAction.UPDATE,
+            row_id,
+            lambda: super(GatewayCRUD, self).put_single(request, row_id, data),
+        )
+
+    @apply_validators  # type: ignore[untyped-decorator]
+    async def delete_single(self, request: Request, row_id: Any) -> Response:
+        if self.config.soft_deletes():
+            try:
+                await services.admin_row_soft_delete(
+                    table=self.table, row_id=row_id, actor=request_actor(request)
+                )
+            except GatewayError as error:
+                return error_response(error)
+            return Response(status_code=204)
+        stock = PiccoloCRUD.delete_single.__wrapped__  # validators already ran
+
+        async def hard_delete() -> Response:
+            return cast(Response, await stock(self, request, row_id))
+
+        return await self._audited(request, AuditAction.DELETE, row_id, hard_delete)

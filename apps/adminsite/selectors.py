@@ -1,0 +1,56 @@
+"""Reads the admin needs beside Piccolo Admin's own: row snapshots and cheap counts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from piccolo.columns.base import Column
+from piccolo.query import Select
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+from apps.core.db_errors import translate_errors
+
+
+async def row_snapshot(
+    *, table: type[Table], row_id: object, columns: list[Column]
+) -> dict[str, Any] | None:
+    """The current values of ``columns`` of one row (``None`` when it does not exist)."""
+    async with translate_errors():
+        row: dict[str, Any] | None = (
+            await table.select(*columns).where(table._meta.primary_key == row_id).first()
+        )
+    return row
+
+
+async def table_row_estimate(*, table: type[Table]) -> int:
+    """The planner's row count of ``table`` (``pg_class.reltuples``); -1 if never analysed."""
+    async with translate_errors():
+        rows = await table._meta.db.run_querystring(
+            QueryString(
+                "SELECT reltuples::bigint AS estimate FROM pg_class WHERE oid = {}::regclass",
+                table._meta.tablename,
+            )
+        )
+    return int(rows[0]["estimate"]) if rows else -1
+
+
+async def query_row_estimate(*, query: Select[Any]) -> int:
+    """How many rows the planner expects ``query`` to return (EXPLAIN, not run)."""
+    (querystring,) = query.querystrings
+    async with translate_errors():
+        rows = await query.table._meta.db.run_querystring(
+            QueryString("EXPLAIN (FORMAT JSON) {}", querystring)
+        )
+    plan = rows[0]["QUERY PLAN"]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+async def query_rows(*, query: Any) -> list[dict[str, Any]]:
+    """Run a select (or count) the admin built from the request's filters."""
+    async with translate_errors():
+        rows: list[dict[str, Any]] = await query
+    return rows
