@@ -102,6 +102,11 @@ class GatewayCRUD(PiccoloCRUD):
             frozenset() if issubclass(table, BaseUser) else self.config.hidden_column_names()
         )
         self.secret_fields = frozenset(c._meta.name for c in table._meta.secret_columns)
+        self.db_names = {
+            c._meta.db_column_name: c._meta.name
+            for c in table._meta.columns
+            if c._meta.db_column_name != c._meta.name
+        }
         super().__init__(table, **kwargs)
         options = self.visible_fields_options
         self.visible_fields_options = tuple(
@@ -117,24 +122,61 @@ class GatewayCRUD(PiccoloCRUD):
     def _hidden_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.table._meta.columns if c._meta.name in self.hidden)
 
+    @staticmethod
+    def _by_name(model: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
+        """``model`` accepting field names as well as the ``db_column_name`` aliases.
+
+        Piccolo names a foreign key's pydantic field by its attribute (``asset``) with its
+        database column (``asset_id``) as alias; stock PiccoloCRUD then mixes the two and
+        edits or filters on such a column fail (or silently filter on NULL).
+        """
+        config = {**model.model_config, "validate_by_name": True, "validate_by_alias": True}
+        namespace = {"model_config": config, "__module__": model.__module__}
+        return cast(type[pydantic.BaseModel], type(model.__name__, (model,), namespace))
+
     @property
     def pydantic_model(self) -> type[pydantic.BaseModel]:
-        return create_pydantic_model(
-            self.table,
-            model_name=f"{self.table.__name__}In",
-            exclude_columns=(self.table._meta.primary_key, *self._hidden_columns()),
-            json_schema_extra={"extra": self.schema_extra},
+        return self._by_name(
+            create_pydantic_model(
+                self.table,
+                model_name=f"{self.table.__name__}In",
+                exclude_columns=(self.table._meta.primary_key, *self._hidden_columns()),
+                json_schema_extra={"extra": self.schema_extra},
+            )
         )
 
     @property
     def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
-        return create_pydantic_model(
-            self.table,
-            include_default_columns=True,
-            all_optional=True,
-            exclude_columns=self._hidden_columns(),
-            model_name=f"{self.table.__name__}Optional",
+        return self._by_name(
+            create_pydantic_model(
+                self.table,
+                include_default_columns=True,
+                all_optional=True,
+                exclude_columns=self._hidden_columns(),
+                model_name=f"{self.table.__name__}Optional",
+            )
         )
+
+    @property
+    def pydantic_model_filters(self) -> type[pydantic.BaseModel]:
+        return self._by_name(super().pydantic_model_filters)
+
+    @apply_validators  # type: ignore[untyped-decorator]
+    async def get_schema(self, request: Request) -> JSONResponse:
+        # By name, like the rows the list and detail endpoints return.
+        return JSONResponse(self.pydantic_model.model_json_schema(by_alias=False))
+
+    def _names(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Keys given by database column name (``asset_id``) renamed to the field's name."""
+        renamed: dict[str, Any] = {}
+        for key, value in data.items():
+            base, dunder, suffix = key.partition("__")
+            name = self.db_names.get(base, base) if base else base
+            renamed[f"{name}{dunder}{suffix}"] = value
+        return renamed
+
+    def _parse_params(self, params: Any) -> dict[str, Any]:
+        return self._names(super()._parse_params(params))
 
     def _split_params(self, params: dict[str, Any]) -> Params:
         response: Params = super()._split_params(params)
@@ -283,6 +325,7 @@ class GatewayCRUD(PiccoloCRUD):
         return None
 
     async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
+        data = self._names(data)
         refused = self._refuse_hidden(data)
         if refused is not None:
             return refused
@@ -294,6 +337,7 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     async def patch_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        data = self._names(data)
         refused = self._refuse_hidden(data)
         if refused is not None:
             return refused
@@ -305,6 +349,7 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        data = self._names(data)
         refused = self._refuse_hidden(data)
         if refused is not None:
             return refused

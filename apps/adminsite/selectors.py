@@ -19,7 +19,10 @@ async def row_snapshot(
     """The current values of ``columns`` of one row (``None`` when it does not exist)."""
     async with translate_errors():
         row: dict[str, Any] | None = (
-            await table.select(*columns).where(table._meta.primary_key == row_id).first()
+            await table.select(*columns)
+            .where(table._meta.primary_key == row_id)
+            .first()
+            .output(load_json=True)
         )
     return row
 

@@ -19,5 +19,6 @@ async def audit_entry_list_for_row(
             .order_by(AuditEntry.created_at, ascending=False)
             .order_by(AuditEntry.id, ascending=False)
             .limit(limit)
+            .output(load_json=True)
         )
     return rows

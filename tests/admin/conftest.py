@@ -47,12 +47,12 @@ async def log_in(client: httpx.AsyncClient, username: str) -> httpx.Response:
     return await client.post(
         "/admin/public/login/",
         json={"username": username, "password": PASSWORD},
-        headers={"X-CSRFToken": client.cookies.get("csrftoken", "")},
+        headers=csrf(client),
     )
 
 
 def csrf(client: httpx.AsyncClient) -> dict[str, str]:
-    return {"X-CSRFToken": client.cookies.get("csrftoken", "")}
+    return {"X-CSRFToken": client.cookies.get("csrftoken") or ""}
 
 
 ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -14,8 +15,10 @@ from tests.admin.conftest import ClientFactory, build_app, create_login, csrf
 def admin_api_requests(web_app: Starlette) -> list[tuple[str, str]]:
     """(method, path) of every route behind ``/admin/api/``, path parameters filled in."""
     admin = next(r for r in web_app.routes if isinstance(r, Mount) and r.path == "/admin")
-    api = next(r for r in admin.app.routes if isinstance(r, Mount) and r.path == "/api")
-    private_app = api.app.app  # AuthenticationMiddleware -> the private FastAPI app
+    admin_app: Any = admin.app
+    api = next(r for r in admin_app.routes if isinstance(r, Mount) and r.path == "/api")
+    auth_middleware: Any = api.app
+    private_app = auth_middleware.app  # the private FastAPI app behind the session auth
     requests: list[tuple[str, str]] = []
     for route in private_app.routes:
         path = (

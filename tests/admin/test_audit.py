@@ -1,0 +1,94 @@
+"""Every create, update and delete through the admin lands in the read-only audit log."""
+
+from __future__ import annotations
+
+from apps.audit.selectors import audit_entry_list_for_row
+from apps.media.tables import Clip, Prediction
+from tests.admin.conftest import ClientFactory, csrf
+from tests.admin.fixtures import make_asset, make_clips, make_user
+
+
+async def test_create_update_delete_are_recorded_with_who_and_what(
+    client_for: ClientFactory,
+) -> None:
+    # given a clip and an admin
+    asset = await make_asset(await make_user())
+    (clip,) = await make_clips(asset, 1)
+    client = await client_for(admin=True)
+    me = (await client.get("/admin/api/user/")).json()
+    # when the admin creates a prediction, edits it, and deletes it (a hard delete: no
+    # deleted_at on predictions)
+    new = (await client.get("/admin/api/tables/predictions/new/")).json()
+    created = await client.post(
+        "/admin/api/tables/predictions/",
+        json={**new, "clip_id": str(clip.id), "model_version": "v1.2.3", "predicted_roas": 2.5},
+        headers=csrf(client),
+    )
+    assert created.status_code == 201, created.text
+    prediction_id = created.json()[0]["id"]
+    patched = await client.patch(
+        f"/admin/api/tables/predictions/{prediction_id}/",
+        json={"predicted_roas": 3.0},
+        headers=csrf(client),
+    )
+    assert patched.status_code == 200
+    deleted = await client.delete(
+        f"/admin/api/tables/predictions/{prediction_id}/", headers=csrf(client)
+    )
+    assert deleted.status_code == 204
+    # then three entries, newest first, name the admin, the table, the row and the fields
+    entries = await audit_entry_list_for_row(table_name="predictions", row_id=prediction_id)
+    assert [e["action"] for e in entries] == ["DELETE", "UPDATE", "CREATE"]
+    assert {e["actor_username"] for e in entries} == {me["username"]}
+    assert {e["actor_id"] for e in entries} == {int(me["user_id"])}
+    delete, update, create = (e["changes"] for e in entries)
+    assert update == {"predicted_roas": {"old": 2.5, "new": 3.0}}
+    assert create["model_version"] == {"old": None, "new": "v1.2.3"}
+    # fields are named as in the database (people write SQL against it)
+    assert create["clip_id"] == {"old": None, "new": str(clip.id)}
+    assert create["features"] == {"old": None, "new": {}}
+    assert delete["predicted_roas"] == {"old": 3.0, "new": None}
+    assert not await Prediction.exists().where(Prediction.id == prediction_id)
+
+
+async def test_a_refused_write_leaves_no_entry_and_no_change(client_for: ClientFactory) -> None:
+    # given a clip, when an edit breaks a rule (rank >= 1)
+    asset = await make_asset(await make_user())
+    (clip,) = await make_clips(asset, 1)
+    client = await client_for(admin=True)
+    response = await client.patch(
+        f"/admin/api/tables/clips/{clip.id}/", json={"rank": 0}, headers=csrf(client)
+    )
+    # then it is refused, nothing is recorded, and the row is unchanged
+    assert response.status_code == 422
+    assert await audit_entry_list_for_row(table_name="clips", row_id=clip.id) == []
+    row = await Clip.select(Clip.rank).where(Clip.id == clip.id).first()
+    assert row == {"rank": 1}
+
+
+async def test_the_audit_log_is_readable_but_not_editable(client_for: ClientFactory) -> None:
+    # given one entry
+    asset = await make_asset(await make_user())
+    (clip,) = await make_clips(asset, 1)
+    client = await client_for(admin=True)
+    await client.patch(
+        f"/admin/api/tables/clips/{clip.id}/", json={"rank": 2}, headers=csrf(client)
+    )
+    listing = await client.get(f"/admin/api/tables/audit_entries/?row_id={clip.id}")
+    assert listing.status_code == 200
+    (entry,) = listing.json()["rows"]
+    assert entry["table_name"] == "clips"
+    # when anyone tries to add, edit or delete an entry, then the admin refuses
+    path = f"/admin/api/tables/audit_entries/{entry['id']}/"
+    assert (
+        await client.patch(path, json={"action": "CREATE"}, headers=csrf(client))
+    ).status_code == 405
+    assert (
+        await client.put(path, json={"action": "CREATE"}, headers=csrf(client))
+    ).status_code == 405
+    assert (await client.delete(path, headers=csrf(client))).status_code == 405
+    created = await client.post(
+        "/admin/api/tables/audit_entries/", json={"action": "CREATE"}, headers=csrf(client)
+    )
+    assert created.status_code == 405
+    assert len(await audit_entry_list_for_row(table_name="clips", row_id=clip.id)) == 1
