@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from apps.adminsite.config import GatewayTableConfig
-from apps.adminsite.crud import request_actor
+from apps.adminsite.crud import atomic, request_actor
 from apps.audit.services import audit_entry_record
 from apps.audit.tables import AuditAction
 from apps.core.db_errors import translate_errors
@@ -80,7 +80,7 @@ async def issue_api_key_endpoint(request: Request, data: IssueApiKey) -> str:
         else None
     )
     try:
-        async with ApiKey._meta.db.transaction():
+        async with atomic(ApiKey):
             info, full_key = await api_key_issue_service()(
                 user_id=data.user_id, name=data.name, scopes=scopes, expires_at=expires_at
             )

@@ -1,0 +1,31 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+from apps.core.migration_steps import sql_step
+
+ID = "2026-11-25T04:10:06:633484"
+VERSION = "1.38.0"
+DESCRIPTION = "admin list indexes"
+
+# The admin lists live clips by score (id breaks ties), optionally filtered by status.
+# Partial on live rows, covering the sort keys, so a deep page is an index-only scan.
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="media", description=DESCRIPTION
+    )
+    manager.add_raw(
+        sql_step(
+            "CREATE INDEX clips_admin_score ON clips (score DESC, id) "
+            "WHERE deleted_at IS NULL",
+            "CREATE INDEX clips_admin_status_score ON clips (status, score DESC, id) "
+            "WHERE deleted_at IS NULL",
+        )
+    )
+    manager.add_raw_backwards(
+        sql_step(
+            "DROP INDEX IF EXISTS clips_admin_status_score",
+            "DROP INDEX IF EXISTS clips_admin_score",
+        )
+    )
+    return manager
