@@ -1,0 +1,35 @@
+"""Rows for the browser test, committed into the database named by ``DATABASE_URL``.
+
+Run as ``python -m tests.admin.browser_seed <username> <password>``: it creates an admin
+login, a user, an asset and clips in several statuses, and prints their ids as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from piccolo.apps.user.tables import BaseUser
+
+from apps.media.tables import Clip
+from tests.admin.fixtures import make_asset, make_clips, make_user
+
+
+async def seed(username: str, password: str) -> dict[str, object]:
+    await BaseUser.create_user(
+        username=username,
+        password=password,
+        email=f"{username}@example.com",
+        active=True,
+        admin=True,
+    )
+    asset = await make_asset(await make_user())
+    await make_clips(asset, 4, status="SCORED")
+    await make_clips(asset, 3, status="PUBLISHED")
+    clips = await Clip.select(Clip.id, Clip.status, Clip.rank).where(Clip.asset == asset.id)
+    return {"asset": str(asset.id), "clips": [{**c, "id": str(c["id"])} for c in clips]}
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(seed(sys.argv[1], sys.argv[2]))))
