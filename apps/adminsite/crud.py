@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import cached_property
 from typing import Any, ClassVar, cast
 
 import pydantic
@@ -134,7 +135,7 @@ class GatewayCRUD(PiccoloCRUD):
         namespace = {"model_config": config, "__module__": model.__module__}
         return cast(type[pydantic.BaseModel], type(model.__name__, (model,), namespace))
 
-    @property
+    @cached_property
     def pydantic_model(self) -> type[pydantic.BaseModel]:
         return self._by_name(
             create_pydantic_model(
@@ -145,7 +146,7 @@ class GatewayCRUD(PiccoloCRUD):
             )
         )
 
-    @property
+    @cached_property
     def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
         return self._by_name(
             create_pydantic_model(
@@ -157,7 +158,7 @@ class GatewayCRUD(PiccoloCRUD):
             )
         )
 
-    @property
+    @cached_property
     def pydantic_model_filters(self) -> type[pydantic.BaseModel]:
         return self._by_name(super().pydantic_model_filters)
 

@@ -1,0 +1,340 @@
+"""Benchmark: the admin's clips list view at 1,000,000 clips, ours against stock.
+
+Run by hand: ``make bench-admin`` (``python -m bench.admin_list --clips 1000000``).
+
+It creates a scratch database on the configured server (``DATABASE_URL`` or the embedded
+one), migrates it with the real CLI, loads the clips with COPY (1% soft-deleted, five
+statuses, random scores), runs VACUUM ANALYZE, then times the API calls the list view makes
+(the count and the page of rows) through the ASGI app with httpx, for:
+
+- first page: ``/count/`` + page 1 ordered by score;
+- filtered page: the same with ``status=SCORED``;
+- deep page: page 10,000 (rows 150,000 to 150,015).
+
+Each against our admin (GatewayCRUD) and stock Piccolo Admin (PiccoloCRUD) on the same
+tables, alternating, after a warm-up; plus the SQL our admin runs, sent directly with asyncpg,
+as the floor. It checks that ours and stock list the same rows before timing.
+The scratch database is dropped at the end (``--keep`` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PAGE_SIZE = 15
+DEEP_PAGE = 10_000
+STATUSES = ["PENDING", "ANALYZED", "SCORED", "PUBLISHED", "REJECTED"]
+LOGIN = ("bench", "bench-password-123456")
+
+
+def server_url() -> str:
+    from apps.core.engine import resolve_database_url
+    from apps.core.settings import get_settings
+
+    return resolve_database_url(get_settings())
+
+
+def with_database(url: str, name: str) -> str:
+    from apps.core.dburl import parse_database_url
+
+    parsed = parse_database_url(url)
+    return url.replace(f"/{parsed.database}", f"/{name}", 1)
+
+
+async def admin_execute(url: str, *statements: str) -> None:
+    from apps.core.dburl import parse_database_url
+
+    connection = await asyncpg.connect(parse_database_url(url).dsn)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def load(url: str, clips: int) -> float:
+    """COPY ``clips`` clips (over 1,000 assets of one user); returns the seconds it took."""
+    from apps.core.dburl import parse_database_url
+
+    started = time.perf_counter()
+    connection = await asyncpg.connect(parse_database_url(url).dsn)
+    try:
+        user_id = uuid.uuid4()
+        await connection.execute(
+            "INSERT INTO users (id, email, name) VALUES ($1, 'bench@example.com', 'Bench')",
+            user_id,
+        )
+        asset_ids = [uuid.uuid4() for _ in range(1000)]
+        await connection.copy_records_to_table(
+            "assets",
+            columns=[
+                "id",
+                "user_id",
+                "filename",
+                "original_name",
+                "mime_type",
+                "file_size",
+                "gcs_url",
+                "gcs_bucket",
+                "gcs_path",
+                "status",
+            ],
+            records=[
+                (
+                    a,
+                    user_id,
+                    f"{a}.mp4",
+                    f"{a}.mp4",
+                    "video/mp4",
+                    1000,
+                    f"gs://b/{a}.mp4",
+                    "b",
+                    f"{a}.mp4",
+                    "READY",
+                )
+                for a in asset_ids
+            ],
+        )
+        rng = random.Random(7)
+        batch = 100_000
+        for start in range(0, clips, batch):
+            records = []
+            for i in range(start, min(start + batch, clips)):
+                begin = float(i % 600)
+                records.append(
+                    (
+                        uuid.UUID(int=rng.getrandbits(128), version=4),
+                        asset_ids[i % 1000],
+                        begin,
+                        begin + 5.0,
+                        5.0,
+                        rng.random(),
+                        i // 1000 + 1,
+                        STATUSES[i % 5],
+                        _deleted() if i % 100 == 0 else None,
+                    )
+                )
+            await connection.copy_records_to_table(
+                "clips",
+                columns=[
+                    "id",
+                    "asset_id",
+                    "start_time",
+                    "end_time",
+                    "duration",
+                    "score",
+                    "rank",
+                    "status",
+                    "deleted_at",
+                ],
+                records=records,
+            )
+        await connection.execute("VACUUM ANALYZE clips")
+        await connection.execute("VACUUM ANALYZE assets")
+    finally:
+        await connection.close()
+    return time.perf_counter() - started
+
+
+def _deleted() -> Any:
+    import datetime
+
+    return datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=1_000_000)
+    parser.add_argument("--repetitions", type=int, default=25)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    base = server_url()
+    name = f"bench_admin_{uuid.uuid4().hex[:8]}"
+    url = with_database(base, name)
+    await admin_execute(base, f"CREATE DATABASE {name}")
+    try:
+        env = {**os.environ, "DATABASE_URL": url}
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        seconds = await load(url, args.clips)
+        print(f"loaded {args.clips:,} clips with COPY + VACUUM ANALYZE in {seconds:.1f} s")
+        os.environ["DATABASE_URL"] = url  # before anything imports piccolo_conf
+        from apps.core.settings import get_settings
+
+        get_settings.cache_clear()  # server_url() read the settings without it
+        await run(url, args.repetitions)
+    finally:
+        if not args.keep:
+            from piccolo_conf import DB
+
+            await DB.close_connection_pool()
+            await admin_execute(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def run(url: str, repetitions: int) -> None:
+    import httpx
+    from piccolo.apps.user.tables import BaseUser
+    from piccolo_admin.endpoints import create_admin
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from app import create_app
+    from apps.core.dburl import parse_database_url
+    from apps.core.settings import Settings
+    from apps.media.tables import Clip
+    from piccolo_conf import DB
+
+    await DB.start_connection_pool()
+    await BaseUser.create_user(
+        username=LOGIN[0], password=LOGIN[1], email="bench@example.com", active=True, admin=True
+    )
+    settings = Settings(admin_login_attempts=1000)
+    ours = create_app(settings)
+    stock = Starlette(
+        routes=[Mount("/admin/", create_admin([Clip], auth_table=BaseUser, site_name="stock"))]
+    )
+    clients = {}
+    for label, asgi in (("ours", ours), ("stock", stock)):
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=asgi), base_url="http://testserver", timeout=120
+        )
+        await client.get("/admin/")
+        response = await client.post(
+            "/admin/public/login/",
+            json={"username": LOGIN[0], "password": LOGIN[1]},
+            headers={"X-CSRFToken": client.cookies.get("csrftoken") or ""},
+        )
+        assert response.status_code == 200, response.text
+        clients[label] = client
+
+    scenarios: dict[str, dict[str, Any]] = {
+        "first page": {},
+        "filtered page (status=SCORED)": {"status": "SCORED"},
+        f"deep page ({DEEP_PAGE:,})": {"__page": DEEP_PAGE},
+    }
+
+    async def list_view(client: httpx.AsyncClient, filters: dict[str, Any]) -> list[str]:
+        params = {k: v for k, v in filters.items() if k != "__page"}
+        count = await client.get("/admin/api/tables/clips/count/", params=params)
+        rows = await client.get(
+            "/admin/api/tables/clips/",
+            params={
+                "__readable": "true",
+                "__page_size": PAGE_SIZE,
+                "__order": "-score",
+                "__page": filters.get("__page", 1),
+                **params,
+            },
+        )
+        assert count.status_code == 200 and rows.status_code == 200, rows.text
+        return [row["id"] for row in rows.json()["rows"]]
+
+    raw = await asyncpg.connect(parse_database_url(url).dsn)
+
+    async def raw_view(filters: dict[str, Any]) -> list[str]:
+        # The SQL our admin sends for the same view, sent directly.
+        offset = (filters.get("__page", 1) - 1) * PAGE_SIZE
+        if "status" in filters:
+            await raw.fetchval(
+                "EXPLAIN (FORMAT JSON) SELECT id FROM clips WHERE status = $1 "
+                "AND deleted_at IS NULL",
+                filters["status"],
+            )
+            where, args = "status = $1 AND deleted_at IS NULL", [filters["status"]]
+        else:
+            await raw.fetchval(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = 'clips'::regclass"
+            )
+            where, args = "deleted_at IS NULL", []
+        n = len(args)
+        ids = [
+            r["id"]
+            for r in await raw.fetch(
+                f"SELECT id FROM clips WHERE {where} ORDER BY score DESC, id "
+                f"OFFSET ${n + 1} LIMIT ${n + 2}",
+                *args,
+                offset,
+                PAGE_SIZE,
+            )
+        ]
+        rows = await raw.fetch(
+            "SELECT c.*, c.asset_id AS asset_readable FROM clips c "
+            "WHERE c.id = ANY($1) ORDER BY c.score DESC, c.id",
+            ids,
+        )
+        return [str(r["id"]) for r in rows]
+
+    variants: dict[str, Callable[[dict[str, Any]], Awaitable[list[str]]]] = {
+        "ours": lambda f: list_view(clients["ours"], f),
+        # stock lists soft-deleted rows too; ask it for live rows to compare like with like
+        "stock": lambda f: list_view(clients["stock"], {**f, "deleted_at__operator": "is_null"}),
+        "asyncpg": raw_view,
+    }
+    settings_rows = await raw.fetch(
+        "SELECT name, current_setting(name) AS setting FROM pg_settings "
+        "WHERE name IN ('shared_buffers', 'work_mem', 'max_parallel_workers_per_gather', "
+        "'synchronous_commit', "
+        "'effective_cache_size', 'random_page_cost') ORDER BY name"
+    )
+    print(
+        "server:",
+        await raw.fetchval("SHOW server_version"),
+        "|",
+        ", ".join(f"{r['name']}={r['setting']}" for r in settings_rows),
+    )
+    print(
+        f"page size {PAGE_SIZE}; {repetitions} timed repetitions per variant, alternating, "
+        "after 3 warm-ups; each sample = the count call + the rows call\n"
+    )
+    print(f"{'scenario':34} {'variant':8} {'p50 ms':>9} {'p95 ms':>9} {'p50/asyncpg':>12}")
+    for scenario, filters in scenarios.items():
+        results = {label: await call(filters) for label, call in variants.items()}
+        same = results["ours"] == results["stock"] == results["asyncpg"]
+        samples: dict[str, list[float]] = {label: [] for label in variants}
+        for repetition in range(repetitions + 3):
+            order = list(variants) if repetition % 2 == 0 else list(reversed(variants))
+            for label in order:
+                started = time.perf_counter()
+                await variants[label](filters)
+                if repetition >= 3:
+                    samples[label].append((time.perf_counter() - started) * 1000)
+        floor = statistics.median(samples["asyncpg"])
+        for label in variants:
+            p50 = statistics.median(samples[label])
+            p95 = percentile(samples[label], 0.95)
+            print(f"{scenario:34} {label:8} {p50:9.1f} {p95:9.1f} {p50 / floor:12.1f}")
+        print(f"{'':34} same rows in all three: {same}")
+    await raw.close()
+    for client in clients.values():
+        await client.aclose()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT_ROOT))
+    asyncio.run(main())
