@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev migrate lint typecheck check stop clean
+.PHONY: run test install install-dev migrate lint typecheck check stop clean bench-admin
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: embedded PostgreSQL (or DATABASE_URL), all migrations, then the web app.
 run: install migrate
+	$(BIN)/python -m apps.adminsite.first_login --url http://$(HOST):$(PORT)/admin/
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 
 migrate: install
@@ -50,3 +51,7 @@ stop: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## make bench-admin: the admin's clips list at 1,000,000 clips, ours vs stock (by hand).
+bench-admin: install-dev
+	$(BIN)/python -m bench.admin_list --clips 1000000

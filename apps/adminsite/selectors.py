@@ -57,3 +57,14 @@ async def query_rows(*, query: Any) -> list[dict[str, Any]]:
     async with translate_errors():
         rows: list[dict[str, Any]] = await query
     return rows
+
+
+async def admin_login_exists() -> bool:
+    """Whether any active login may enter the admin."""
+    from piccolo.apps.user.tables import BaseUser
+
+    async with translate_errors():
+        exists: bool = await BaseUser.exists().where(
+            (BaseUser.admin == True) & (BaseUser.active == True)  # noqa: E712
+        )
+    return exists

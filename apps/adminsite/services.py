@@ -62,3 +62,18 @@ async def admin_row_purge(
             row_id=row_id,
             changes=field_changes(old=last_values, new=None),
         )
+
+
+async def admin_login_create(*, username: str, password: str, email: str) -> None:
+    """Create an active admin + superuser login (``piccolo_user``), password hashed."""
+    from piccolo.apps.user.tables import BaseUser
+
+    async with translate_errors():
+        await BaseUser.create_user(
+            username=username,
+            password=password,
+            email=email,
+            active=True,
+            admin=True,
+            superuser=True,
+        )
