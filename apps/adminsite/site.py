@@ -58,6 +58,17 @@ def collect_admin_modules(
     return tables, forms
 
 
+def deleted_rows_links(tables: Sequence[GatewayTableConfig]) -> dict[str, str]:
+    """Sidebar links listing each soft-deletable table's deleted rows."""
+    return {
+        f"Deleted {config.table_class._meta.tablename.replace('_', ' ')}": (
+            f"/admin/#/{config.table_class._meta.tablename}/?deleted_at__operator=not_null"
+        )
+        for config in tables
+        if config.soft_deletes()
+    }
+
+
 def build_admin(settings: Settings | None = None) -> Any:
     """The Piccolo Admin app, with :class:`GatewayCRUD` behind every table."""
     settings = settings or get_settings()
@@ -90,6 +101,7 @@ def build_admin(settings: Settings | None = None) -> Any:
                     limit=settings.admin_login_attempts, timespan=300
                 ),
                 site_name="Gateway admin",
+                sidebar_links=deleted_rows_links(tables),
                 auto_include_related=True,
             )
     finally:
