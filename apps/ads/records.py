@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -112,22 +112,15 @@ class CampaignSummary:
     created_at: datetime.datetime
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> CampaignSummary:
+    def from_row(cls, row: Sequence[Any]) -> CampaignSummary:
+        """From a row of ``CAMPAIGN_SUMMARY_COLUMNS``, by position (the list's hot path)."""
         return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            name=row["name"],
-            objective=_OBJECTIVES[row["objective"]],
-            status=_CAMPAIGN_STATUSES[row["status"]],
-            budget=row["budget"],
-            currency=row["currency"],
-            start_date=row["start_date"],
-            end_date=row["end_date"],
-            total_spend=row["total_spend"],
-            total_impressions=row["total_impressions"],
-            total_clicks=row["total_clicks"],
-            total_conversions=row["total_conversions"],
-            created_at=row["created_at"],
+            row[0],
+            row[1],
+            row[2],
+            _OBJECTIVES[row[3]],
+            _CAMPAIGN_STATUSES[row[4]],
+            *row[5:14],
         )
 
 
@@ -136,6 +129,10 @@ CAMPAIGN_SUMMARY_COLUMNS = (
     "c.end_date, c.total_spend, c.total_impressions, c.total_clicks, c.total_conversions, "
     "c.created_at"
 )
+# CampaignSummary.from_row reads by position: the columns must follow the fields' order.
+assert [column.strip()[2:] for column in CAMPAIGN_SUMMARY_COLUMNS.split(",")] == [
+    f.name for f in fields(CampaignSummary)
+]
 
 
 @dataclass(slots=True)
