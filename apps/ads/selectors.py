@@ -187,7 +187,7 @@ async def performance_metric_list(
         "u.deleted_at IS NULL",
     ]
     if platform is not None:
-        args.append(platform)
+        args.append(platform.strip().lower())  # stored in lower case by the upsert
         conditions.append(f"pm.platform = ${len(args)}")
     if cursor is not None:
         day, last_id = decode_cursor(cursor, list_name="performance_metrics")

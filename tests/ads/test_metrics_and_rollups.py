@@ -43,6 +43,8 @@ async def test_metric_upsert_derives_roas_and_ctr_and_replaces_the_day() -> None
     await services.performance_metric_upsert(asset_id=asset_id, date=DAY1, platform="Google")
     page = await selectors.performance_metric_list(asset_id=asset_id)
     assert sorted(m.platform for m in page.items) == ["google", "meta"]
+    google = await selectors.performance_metric_list(asset_id=asset_id, platform="GOOGLE")
+    assert [m.platform for m in google.items] == ["google"]
 
 
 async def test_metric_upsert_refuses_bad_figures_and_unknown_assets() -> None:
