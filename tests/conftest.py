@@ -44,7 +44,7 @@ def database_url(name: str) -> str:
 
 def run_piccolo(*args: str, url: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the real ``piccolo`` CLI against ``url``."""
-    env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENV": "test"}
+    env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENVIRONMENT": "test"}
     result = subprocess.run(
         [sys.executable, "-m", "piccolo.main", *args],
         cwd=PROJECT_ROOT,
@@ -81,7 +81,7 @@ def _prepare_databases() -> None:
 
 _prepare_databases()
 os.environ["DATABASE_URL"] = database_url(TEST_DATABASE)
-os.environ["GATEWAYDB_ENV"] = "test"
+os.environ["GATEWAYDB_ENVIRONMENT"] = "test"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
