@@ -11,6 +11,7 @@ tables to the engine of ``piccolo_conf`` on first use.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -34,6 +35,9 @@ TEST_DATABASE = "gatewaydb_test"
 # A short path: the server's unix socket path must stay under 107 bytes.
 _WORK_DIR = Path(tempfile.mkdtemp(prefix="gwdb-"))
 _DATA_DIR = _WORK_DIR / "pg"
+# Registered before the server starts, so it runs after the server's own exit hook (which
+# stops it): even a run that fails while collecting leaves nothing behind.
+atexit.register(shutil.rmtree, _WORK_DIR, True)
 SERVER_URL = start_embedded_server(_DATA_DIR, database="postgres", cleanup="delete")
 
 
