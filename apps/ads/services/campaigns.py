@@ -17,18 +17,10 @@ from apps.ads.errors import (
     CampaignNotFoundError,
     InvalidCampaignTransitionError,
 )
-from apps.ads.records import (
-    CAMPAIGN_COLUMNS,
-    CampaignRecord,
-    CampaignTotals,
-)
+from apps.ads.records import CAMPAIGN_COLUMNS, CampaignRecord, CampaignTotals
 from apps.ads.selectors import LIVE_CAMPAIGN, campaign_get
 from apps.ads.services._common import UNSET, Unset, dumps, json_object, sources_of
-from apps.ads.tables import (
-    Campaign,
-    CampaignStatus,
-    Objective,
-)
+from apps.ads.tables import Campaign, CampaignStatus, Objective
 from apps.core.errors import NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 

@@ -8,17 +8,10 @@ from typing import Any, Final
 
 from apps.ads import validation as check
 from apps.ads._db import connection, transaction
-from apps.ads.errors import (
-    AdsValidationError,
-)
-from apps.ads.records import (
-    ConversionInput,
-    IngestResult,
-)
+from apps.ads.errors import AdsValidationError
+from apps.ads.records import ConversionInput, IngestResult
 from apps.ads.services._common import dumps, json_object
-from apps.ads.tables import (
-    ConversionSource,
-)
+from apps.ads.tables import ConversionSource
 
 # Batches larger than this go through COPY into a temporary table; smaller ones are sent
 # as arrays in one INSERT ... SELECT FROM unnest(...).

@@ -18,18 +18,11 @@ from apps.ads.errors import (
     InvalidExperimentTransitionError,
     VariantNotFoundError,
 )
-from apps.ads.records import (
-    EXPERIMENT_COLUMNS,
-    ExperimentRecord,
-    Variant,
-)
+from apps.ads.records import EXPERIMENT_COLUMNS, ExperimentRecord, Variant
 from apps.ads.selectors import LIVE_CAMPAIGN
 from apps.ads.services._common import dumps, json_object, sources_of
 from apps.ads.stats import Metric, VariantCounts, leader_confidence
-from apps.ads.tables import (
-    Experiment,
-    ExperimentStatus,
-)
+from apps.ads.tables import Experiment, ExperimentStatus
 from apps.core.errors import NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 

@@ -12,13 +12,8 @@ import asyncpg
 
 from apps.ads import validation as check
 from apps.ads._db import connection
-from apps.ads.errors import (
-    AdsValidationError,
-)
-from apps.ads.records import (
-    PERFORMANCE_METRIC_COLUMNS,
-    PerformanceMetricRecord,
-)
+from apps.ads.errors import AdsValidationError
+from apps.ads.records import PERFORMANCE_METRIC_COLUMNS, PerformanceMetricRecord
 from apps.ads.services._common import dumps, json_object
 from apps.core.errors import NotFoundError
 
