@@ -55,3 +55,8 @@ clean:
 ## make bench-admin: the admin's clips list at 1,000,000 clips, ours vs stock (by hand).
 bench-admin: install-dev
 	$(BIN)/python -m bench.admin_list --clips 1000000
+
+## make bench-ads: the ads services and selectors against the same SQL on raw asyncpg.
+.PHONY: bench-ads
+bench-ads: install-dev
+	$(BIN)/python -m bench.services_ads
