@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 
+from apps.adminsite.security import SecureCookiesMiddleware
 from apps.adminsite.site import build_admin
 from apps.core.errors import GatewayError
 from apps.core.health import database_health
@@ -44,13 +45,16 @@ async def healthz(request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The web app for ``settings`` (the process settings by default)."""
     settings = settings or get_settings()
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)]
+    if settings.is_production:
+        middleware.append(Middleware(SecureCookiesMiddleware))
     return Starlette(
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
             Mount("/admin/", build_admin(settings)),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)],
+        middleware=middleware,
         lifespan=lifespan,
     )
 

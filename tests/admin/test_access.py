@@ -134,3 +134,39 @@ async def test_hosts_outside_the_allowed_hosts_are_refused() -> None:
         transport=httpx.ASGITransport(app=app), base_url="http://evil.example.net"
     ) as client:
         assert (await client.get("/healthz")).status_code == 400
+
+
+async def test_production_cookies_are_secure_and_the_referer_is_checked() -> None:
+    # given the production app behind HTTPS, answering admin.example.com only
+    app = build_app(
+        environment="production",
+        secret_key="a-production-secret-key-for-tests",
+        allowed_hosts=["admin.example.com"],
+    )
+    login = await create_login(admin=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://admin.example.com"
+    ) as client:
+        page = await client.get("/admin/")
+        token = client.cookies.get("csrftoken") or ""
+        # a write whose referer is another site is refused (CSRF, defence in depth)
+        forged = await client.post(
+            "/admin/public/login/",
+            json={"username": login.username, "password": "correct-horse-battery-staple-1"},
+            headers={"X-CSRFToken": token, "Referer": "https://evil.example.net/"},
+        )
+        response = await client.post(
+            "/admin/public/login/",
+            json={"username": login.username, "password": "correct-horse-battery-staple-1"},
+            headers={"X-CSRFToken": token, "Referer": "https://admin.example.com/admin/"},
+        )
+    assert forged.status_code == 403
+    assert response.status_code == 200
+    # then both cookies are HTTPS-only, and the session cannot be read by scripts
+    (csrf_cookie,) = page.headers.get_list("set-cookie")
+    assert "; Secure" in csrf_cookie
+    (session_cookie,) = response.headers.get_list("set-cookie")
+    assert session_cookie.startswith("id=")
+    assert "Secure" in session_cookie
+    assert "HttpOnly" in session_cookie
+    assert "SameSite=lax" in session_cookie
