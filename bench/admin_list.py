@@ -237,17 +237,20 @@ async def run(url: str, repetitions: int) -> None:
         "first page": {},
         "filtered page (status=SCORED)": {"status": "SCORED"},
         f"deep page ({DEEP_PAGE:,})": {"__page": DEEP_PAGE},
+        "sorted by rank, page 2": {"__page": 2, "__order": "rank"},
     }
 
-    async def list_view(client: httpx.AsyncClient, filters: dict[str, Any]) -> list[str]:
-        params = {k: v for k, v in filters.items() if k != "__page"}
+    async def list_view(
+        client: httpx.AsyncClient, filters: dict[str, Any], tie_break: str = ""
+    ) -> list[str]:
+        params = {k: v for k, v in filters.items() if k not in ("__page", "__order")}
         count = await client.get("/admin/api/tables/clips/count/", params=params)
         rows = await client.get(
             "/admin/api/tables/clips/",
             params={
                 "__readable": "true",
                 "__page_size": PAGE_SIZE,
-                "__order": "-score",
+                "__order": filters.get("__order", "-score") + tie_break,
                 "__page": filters.get("__page", 1),
                 **params,
             },
@@ -273,10 +276,11 @@ async def run(url: str, repetitions: int) -> None:
             )
             where, args = "deleted_at IS NULL", []
         n = len(args)
+        order = "rank, id" if filters.get("__order") == "rank" else "score DESC, id"
         ids = [
             r["id"]
             for r in await raw.fetch(
-                f"SELECT id FROM clips WHERE {where} ORDER BY score DESC, id "
+                f"SELECT id FROM clips WHERE {where} ORDER BY {order} "
                 f"OFFSET ${n + 1} LIMIT ${n + 2}",
                 *args,
                 offset,
@@ -285,7 +289,7 @@ async def run(url: str, repetitions: int) -> None:
         ]
         rows = await raw.fetch(
             "SELECT c.*, c.asset_id AS asset_readable FROM clips c "
-            "WHERE c.id = ANY($1) ORDER BY c.score DESC, c.id",
+            f"WHERE c.id = ANY($1) ORDER BY {order}",
             ids,
         )
         return [str(r["id"]) for r in rows]
@@ -293,7 +297,10 @@ async def run(url: str, repetitions: int) -> None:
     variants: dict[str, Callable[[dict[str, Any]], Awaitable[list[str]]]] = {
         "ours": lambda f: list_view(clients["ours"], f),
         # stock lists soft-deleted rows too; ask it for live rows to compare like with like
-        "stock": lambda f: list_view(clients["stock"], {**f, "deleted_at__operator": "is_null"}),
+        # (and for the same order: stock has no id tie-break unless asked)
+        "stock": lambda f: list_view(
+            clients["stock"], {**f, "deleted_at__operator": "is_null"}, tie_break=",id"
+        ),
         "asyncpg": raw_view,
     }
     settings_rows = await raw.fetch(

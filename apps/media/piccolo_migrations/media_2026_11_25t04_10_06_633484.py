@@ -6,7 +6,8 @@ ID = "2026-11-25T04:10:06:633484"
 VERSION = "1.38.0"
 DESCRIPTION = "admin list indexes"
 
-# The admin lists live clips by score (id breaks ties), optionally filtered by status.
+# The admin lists live clips by score (id breaks ties), optionally filtered by status, or
+# sorted by rank.
 # Partial on live rows, covering the sort keys, so a deep page is an index-only scan.
 
 
@@ -20,10 +21,12 @@ async def forwards():
             "WHERE deleted_at IS NULL",
             "CREATE INDEX clips_admin_status_score ON clips (status, score DESC, id) "
             "WHERE deleted_at IS NULL",
+            "CREATE INDEX clips_admin_rank ON clips (rank, id) WHERE deleted_at IS NULL",
         )
     )
     manager.add_raw_backwards(
         sql_step(
+            "DROP INDEX IF EXISTS clips_admin_rank",
             "DROP INDEX IF EXISTS clips_admin_status_score",
             "DROP INDEX IF EXISTS clips_admin_score",
         )
