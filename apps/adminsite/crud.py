@@ -304,9 +304,10 @@ class GatewayCRUD(PiccoloCRUD):
                 if response.status_code >= 400:
                     raise _WriteRefused(response)
                 if row_id is None:
-                    row_id = json.loads(bytes(response.body))[0][
-                        self.table._meta.primary_key._meta.name
-                    ]
+                    created = json.loads(bytes(response.body))
+                    # A list of inserted rows, or {"id": ...} for a login (create_user).
+                    created = created[0] if isinstance(created, list) else created
+                    row_id = created[self.table._meta.primary_key._meta.name]
                 new = await self._snapshot(row_id)
                 await audit_entry_record(
                     actor=request_actor(request),

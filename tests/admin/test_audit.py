@@ -92,3 +92,28 @@ async def test_the_audit_log_is_readable_but_not_editable(client_for: ClientFact
     )
     assert created.status_code == 405
     assert len(await audit_entry_list_for_row(table_name="clips", row_id=clip.id)) == 1
+
+
+async def test_a_superuser_creating_a_login_is_audited_without_the_password(
+    client_for: ClientFactory,
+) -> None:
+    client = await client_for(admin=True, superuser=True)
+    new = (await client.get("/admin/api/tables/piccolo_user/new/")).json()
+    response = await client.post(
+        "/admin/api/tables/piccolo_user/",
+        json={
+            **new,
+            "username": "second-operator",
+            "password": "another-long-password-9",
+            "email": "second@example.com",
+            "admin": True,
+        },
+        headers=csrf(client),
+    )
+    assert response.status_code == 201, response.text
+    login_id = response.json()["id"]
+    (entry,) = await audit_entry_list_for_row(table_name="piccolo_user", row_id=login_id)
+    assert entry["action"] == "CREATE"
+    assert entry["changes"]["username"] == {"old": None, "new": "second-operator"}
+    assert entry["changes"]["password"] == {"old": None, "new": "***"}
+    assert "another-long-password-9" not in str(entry)
