@@ -170,3 +170,13 @@ async def test_production_cookies_are_secure_and_the_referer_is_checked() -> Non
     assert "Secure" in session_cookie
     assert "HttpOnly" in session_cookie
     assert "SameSite=lax" in session_cookie
+
+
+async def test_an_admin_can_open_every_table(client_for: ClientFactory) -> None:
+    client = await client_for(admin=True)
+    tables = (await client.get("/admin/api/tables/")).json()
+    assert len(tables) == 13
+    for table in tables:
+        for suffix in ("?__readable=true", "count/", "schema/", "new/", "ids/"):
+            response = await client.get(f"/admin/api/tables/{table}/{suffix}")
+            assert response.status_code == 200, (table, suffix, response.text)
