@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "apps.media.piccolo_app",
         "apps.ads.piccolo_app",
         "apps.knowledge.piccolo_app",
+        "apps.db.piccolo_app",
     ]
 )
