@@ -53,4 +53,4 @@ def flag(value: object, name: str) -> bool:
     """A targ flag value (``--yes`` gives True; ``--yes=false`` gives False)."""
     if isinstance(value, bool):
         return value
-    raise CommandRefusedError(f"--{name} is a flag: use --{name} or --{name}=false")
+    fail(f"--{name} is a flag: use --{name} or --{name}=false")

@@ -70,9 +70,7 @@ async def test_a_damaged_archive_is_refused_and_the_database_is_left_as_it_was(
     assert await table_checksums(migrated_database) == before
 
 
-async def test_restore_without_a_terminal_needs_yes(
-    migrated_database: str, tmp_path: Path
-) -> None:
+async def test_restore_without_a_terminal_needs_yes(migrated_database: str, tmp_path: Path) -> None:
     # given an archive and a changed database
     archive = tmp_path / "gateway.dump"
     await _seeded_backup(migrated_database, archive)

@@ -6,6 +6,7 @@ import asyncpg
 
 from apps.core.dburl import parse_database_url
 from apps.db.deploy import DEPLOY_LOCK_KEY
+from tests.conftest import run_piccolo
 from tests.db.helpers import (
     MIGRATION_FILES,
     fetch,
@@ -41,6 +42,10 @@ async def test_three_deploys_started_together_apply_every_migration_once(
     assert len(history) == MIGRATION_FILES
     assert len(set(history)) == MIGRATION_FILES
     assert await fetch(scratch_database, "SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+    # and Piccolo's own command agrees that nothing is left to run
+    forwards = run_piccolo("migrations", "forwards", "all", url=scratch_database)
+    assert "not yet run" not in forwards.stdout
+    assert "No migrations need to be run" in forwards.stdout
 
 
 async def test_a_failing_migration_leaves_schema_and_history_as_before(

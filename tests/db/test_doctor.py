@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import SERVER_URL, admin_execute
 from tests.db.helpers import fetch, lines, piccolo_db
 
@@ -9,6 +11,14 @@ from tests.db.helpers import fetch, lines, piccolo_db
 def _facts(stdout: str) -> list[str]:
     """The report's lines with runs of spaces squeezed."""
     return [" ".join(line.split()) for line in stdout.splitlines()]
+
+
+def _read(path: str) -> str:
+    return Path(path).read_text()
+
+
+def _write(path: str, text: str) -> None:
+    Path(path).write_text(text)
 
 
 def _with_login(url: str, user: str, password: str) -> str:
@@ -58,20 +68,17 @@ async def test_doctor_reports_a_bad_password_in_one_line(migrated_database: str)
     # given a role that must log in with a password (scram), and a wrong password
     rows = await fetch(SERVER_URL, "SHOW hba_file")
     hba_file = rows[0]["hba_file"]
-    with open(hba_file) as original:
-        hba = original.read()
+    hba = _read(hba_file)
     await admin_execute("CREATE ROLE doctor_login LOGIN PASSWORD 'right-password'")
     try:
-        with open(hba_file, "w") as changed:
-            changed.write("local all doctor_login scram-sha-256\n" + hba)
+        _write(hba_file, "local all doctor_login scram-sha-256\n" + hba)
         await admin_execute("SELECT pg_reload_conf()")
         url = _with_login(migrated_database, "doctor_login", "wrong-password")
 
         # when the doctor checks it
         result = piccolo_db("doctor", url=url)
     finally:
-        with open(hba_file, "w") as restored:
-            restored.write(hba)
+        _write(hba_file, hba)
         await admin_execute("SELECT pg_reload_conf()", "DROP ROLE doctor_login")
 
     # then one problem names the failed password login, without the password

@@ -13,9 +13,7 @@ async def _count(url: str, table: str) -> int:
 async def test_reset_rebuilds_the_database_and_seeds_it(migrated_database: str) -> None:
     # given a database with stray data and a table no migration knows
     await fetch(migrated_database, "CREATE TABLE leftover (id integer)")
-    await fetch(
-        migrated_database, "INSERT INTO users (email, name) VALUES ('stray@x.io', 'Stray')"
-    )
+    await fetch(migrated_database, "INSERT INTO users (email, name) VALUES ('stray@x.io', 'Stray')")
 
     # when it is reset
     result = piccolo_db("reset", "--yes", url=migrated_database)

@@ -90,7 +90,7 @@ async def test_api_keys_are_shown_once_and_only_their_hash_is_stored() -> None:
         assert match is not None
         email, key = match.groups()
         stored = await ApiKey.select(ApiKey.key_hash, ApiKey.prefix).where(
-            ApiKey.user.email == email  # type: ignore[attr-defined]
+            ApiKey.user.email == email
         )
         assert stored == [
             {"key_hash": hashlib.sha256(key.encode()).hexdigest(), "prefix": key[:11]}

@@ -21,7 +21,9 @@ async def test_studio_serves_the_web_app(migrated_database: str) -> None:
     # given a free port
     port = _free_port()
     # when studio starts on it
-    process = start_piccolo_db("studio", "--host=127.0.0.1", f"--port={port}", url=migrated_database)
+    process = start_piccolo_db(
+        "studio", "--host=127.0.0.1", f"--port={port}", url=migrated_database
+    )
     try:
         # then the web app answers there
         response = None

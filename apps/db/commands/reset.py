@@ -18,6 +18,8 @@ def reset(yes: bool = False, no_seed: bool = False, **options: Any) -> None:
         Do not ask for confirmation.
     :param no_seed:
         Leave the database empty (also spelt --no-seed).
+    :param options:
+        Only --no-seed.
     """
 
     async def run() -> list[str]:

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.db.cli import flag, run_command
-from apps.db.errors import CommandRefusedError
+from apps.db.cli import fail, flag, run_command
 from apps.db.seed import database_is_empty, database_seed
 
 
@@ -13,11 +12,14 @@ def seed(if_empty: bool = False, **options: Any) -> None:
     once.
 
     :param if_empty:
-        Seed only when the database has no user yet (`make run` uses --if-empty).
+        Seed only when the database has no user yet (also spelt --if-empty; `make run`
+        uses it).
+    :param options:
+        Only --if-empty.
     """
     only_if_empty = flag(options.pop("if-empty", if_empty), "if-empty")
     if options:
-        run_command(_unknown(options))
+        fail("unknown option(s): " + ", ".join(f"--{name}" for name in options))
     if only_if_empty and not run_command(database_is_empty()):
         print("seed skipped: the database already has data")
         return
@@ -26,7 +28,3 @@ def seed(if_empty: bool = False, **options: Any) -> None:
         print(line)
     created = sum(report.created.values())
     print(f"seeded: {created} row(s) created, {sum(report.rows.values()) - created} already there")
-
-
-async def _unknown(options: dict[str, Any]) -> None:
-    raise CommandRefusedError("unknown option(s): " + ", ".join(f"--{name}" for name in options))
