@@ -114,6 +114,7 @@ def _restore(pg_restore: Path, psql: Path, *, dsn: str, env: dict[str, str], pat
                 f"--dbname={dsn}",
                 "--command=DROP SCHEMA IF EXISTS public CASCADE",
                 "--command=CREATE SCHEMA public",
+                "--command=GRANT USAGE ON SCHEMA public TO PUBLIC",
                 f"--file={script}",
             ],
             env=env,

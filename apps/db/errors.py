@@ -39,3 +39,9 @@ class BackupFailedError(GatewayError):
     """pg_dump or the restore failed; the message carries the tool's own error."""
 
     code = "backup_failed"
+
+
+class SchemaNotReadyError(GatewayError):
+    """The tables a command needs do not exist yet: the database is not migrated."""
+
+    code = "schema_not_ready"

@@ -28,6 +28,8 @@ async def schema_drop() -> None:
     async with dedicated_connection() as connection, connection.transaction():
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
         await connection.execute("CREATE SCHEMA public")
+        # As PostgreSQL creates it: every role may look inside (not create).
+        await connection.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
 
 
 async def database_reset(

@@ -13,7 +13,7 @@ from apps.db.seed import database_seed
 from apps.knowledge.tables import KnowledgeDocument
 from apps.media.tables import Asset, Clip, Prediction
 from apps.users.tables import ApiKey, User
-from tests.db.helpers import piccolo_db
+from tests.db.helpers import one_line_error, piccolo_db
 
 EXPECTED_ROWS: dict[type[Table], int] = {
     User: 3,
@@ -109,3 +109,13 @@ async def test_seed_if_empty_seeds_a_fresh_database_only_once(migrated_database:
     assert len([line for line in first.stdout.splitlines() if KEY_LINE.match(line)]) == 3
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "seed skipped: the database already has data"
+
+
+async def test_seed_on_a_database_without_the_schema_says_to_deploy_first(
+    scratch_database: str,
+) -> None:
+    # given an empty database without any migration
+    # when it is seeded
+    result = piccolo_db("seed", url=scratch_database)
+    # then one line says what to do
+    one_line_error(result, "does not exist: run `piccolo db deploy` before seeding")
