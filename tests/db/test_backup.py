@@ -2,83 +2,103 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from apps.db.errors import ClientToolError
 from apps.db.pgtools import find_client_tool
+from tests.conftest import TEMPLATE_DATABASE, admin_execute, database_url
 from tests.db.helpers import fetch, one_line_error, piccolo_db, table_checksums
 
 
-async def _seeded_backup(url: str, path: Path) -> dict[str, tuple[int, str]]:
-    assert piccolo_db("seed", url=url).returncode == 0
-    checksums = await table_checksums(url)
-    result = piccolo_db("backup", str(path), url=url)
-    assert result.returncode == 0, result.stderr
-    return checksums
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    checksums: dict[str, tuple[int, str]]
 
 
-async def _change_everything(url: str) -> None:
-    await fetch(url, "DELETE FROM conversions")
-    await fetch(url, "UPDATE users SET name = name || ' (changed)'")
+@pytest.fixture(scope="module")
+async def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Archive]:
+    """A backup of a seeded database, and the checksums of its tables at backup time."""
+    name = f"backup_source_{uuid.uuid4().hex[:8]}"
+    await admin_execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE}")
+    url = database_url(name)
+    try:
+        assert piccolo_db("seed", url=url).returncode == 0
+        path = tmp_path_factory.mktemp("backup") / "gateway.dump"
+        result = piccolo_db("backup", str(path), url=url)
+        assert result.returncode == 0, result.stderr
+        yield Archive(path=path, checksums=await table_checksums(url))
+    finally:
+        await admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def _put_other_data(url: str) -> None:
+    await fetch(url, "INSERT INTO users (email, name) VALUES ('other@x.io', 'Other')")
     await fetch(url, "CREATE TABLE created_after_backup (id integer)")
 
 
 async def test_restore_brings_back_exactly_what_every_table_held(
-    migrated_database: str, tmp_path: Path
+    migrated_database: str, seeded_archive: Archive
 ) -> None:
-    # given a backup of a seeded database, which then changes
-    archive = tmp_path / "gateway.dump"
-    at_backup = await _seeded_backup(migrated_database, archive)
-    assert at_backup["users"][0] == 3
-    await _change_everything(migrated_database)
-    assert await table_checksums(migrated_database) != at_backup
+    # given a database holding other data than the backup
+    await _put_other_data(migrated_database)
+    assert seeded_archive.checksums["users"][0] == 3
+    assert await table_checksums(migrated_database) != seeded_archive.checksums
 
-    # when the backup is restored
-    result = piccolo_db("restore", str(archive), "--yes", url=migrated_database)
+    # when the backup is restored into it
+    result = piccolo_db("restore", str(seeded_archive.path), "--yes", url=migrated_database)
 
-    # then every table (domain, auth, migration history) holds exactly what it held
+    # then every table (domain, auth, migration history) holds exactly what it held at
+    # backup time, and nothing else is left
     assert result.returncode == 0, result.stderr
-    assert await table_checksums(migrated_database) == at_backup
-    # and the database still works: vector codec, triggers, constraints
+    assert await table_checksums(migrated_database) == seeded_archive.checksums
+    # and the database works: extension, migrations, no drift
     assert piccolo_db("doctor", url=migrated_database).returncode == 0
 
 
-@pytest.mark.parametrize("damage", ["truncated", "foreign", "missing"])
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("truncated", "is damaged or truncated"),
+        ("foreign", "is not a pg_dump custom-format archive"),
+        ("missing", "does not exist"),
+    ],
+)
 async def test_a_damaged_archive_is_refused_and_the_database_is_left_as_it_was(
-    migrated_database: str, tmp_path: Path, damage: str
+    migrated_database: str, seeded_archive: Archive, tmp_path: Path, damage: str, reason: str
 ) -> None:
-    # given a damaged archive and a database that changed since the backup
-    archive = tmp_path / "gateway.dump"
-    await _seeded_backup(migrated_database, archive)
+    # given a damaged archive and a database with data of its own
+    archive = tmp_path / "damaged.dump"
+    data = seeded_archive.path.read_bytes()
     if damage == "truncated":
-        data = archive.read_bytes()
         archive.write_bytes(data[: len(data) - 2000])  # cut inside the table data
     elif damage == "foreign":
         archive.write_text("-- a plain SQL dump, not a custom-format archive\nSELECT 1;\n")
-    else:
-        archive.unlink()
-    await _change_everything(migrated_database)
+    await _put_other_data(migrated_database)
     before = await table_checksums(migrated_database)
 
     # when it is restored
     result = piccolo_db("restore", str(archive), "--yes", url=migrated_database)
 
-    # then the command fails with one clear line and nothing changed
-    one_line_error(result, str(archive))
+    # then the command fails with one clear line naming the file, and nothing changed
+    one_line_error(result, str(archive), reason)
     assert await table_checksums(migrated_database) == before
 
 
-async def test_restore_without_a_terminal_needs_yes(migrated_database: str, tmp_path: Path) -> None:
-    # given an archive and a changed database
-    archive = tmp_path / "gateway.dump"
-    await _seeded_backup(migrated_database, archive)
-    await _change_everything(migrated_database)
+async def test_restore_without_a_terminal_needs_yes(
+    migrated_database: str, seeded_archive: Archive
+) -> None:
+    # given a database with data of its own
+    await _put_other_data(migrated_database)
     before = await table_checksums(migrated_database)
 
-    # when it is restored from a script without --yes
-    result = piccolo_db("restore", str(archive), url=migrated_database)
+    # when a backup is restored from a script without --yes
+    result = piccolo_db("restore", str(seeded_archive.path), url=migrated_database)
 
     # then it is refused and nothing changed
     one_line_error(result, "not a terminal", "--yes")
