@@ -105,6 +105,31 @@ async def test_restore_without_a_terminal_needs_yes(
     assert await table_checksums(migrated_database) == before
 
 
+async def test_a_restore_that_fails_half_way_is_rolled_back_entirely(
+    scratch_database: str, migrated_database: str, tmp_path: Path
+) -> None:
+    # given an archive that creates a schema `extra` besides its public tables
+    await fetch(scratch_database, "CREATE SCHEMA extra")
+    await fetch(scratch_database, "CREATE TABLE extra.notes (id integer)")
+    await fetch(scratch_database, "CREATE TABLE public.things (id integer)")
+    archive = tmp_path / "extra.dump"
+    assert piccolo_db("backup", str(archive), url=scratch_database).returncode == 0
+    # and a database where that schema already exists, so the replay fails after the
+    # public schema was dropped
+    await _put_other_data(migrated_database)
+    await fetch(migrated_database, "CREATE SCHEMA extra")
+    before = await table_checksums(migrated_database)
+
+    # when the archive is restored
+    result = piccolo_db("restore", str(archive), "--yes", url=migrated_database)
+
+    # then it fails naming the database error, and the public schema is untouched
+    one_line_error(result, "restore failed and was rolled back", 'schema "extra" already exists')
+    assert await table_checksums(migrated_database) == before
+    things = await fetch(migrated_database, "SELECT to_regclass('public.things') AS t")
+    assert things[0]["t"] is None
+
+
 async def test_a_client_tool_of_another_major_version_is_not_used() -> None:
     # given the embedded tools are version 18
     assert find_client_tool("pg_dump", server_major=18).is_file()
