@@ -69,17 +69,21 @@ async def _apply(migration: PendingMigration, *, statement_lock_timeout: float) 
     engine = project_engine()
     record = Migration.insert(Migration(name=migration.migration_id, app_name=migration.app_name))
     manager = await migration.module.forwards()
+    runs = isinstance(manager, MigrationManager) and not manager.fake
     quiet = contextlib.redirect_stdout(io.StringIO())  # Piccolo prints half lines
     if isinstance(manager, MigrationManager) and not manager.wrap_in_transaction:
-        with quiet:
-            await manager.run()
+        # e.g. CREATE INDEX CONCURRENTLY, which cannot run inside a transaction.
+        if runs:
+            with quiet:
+                await manager.run()
         await record
         return
     async with engine.transaction():
         # A DDL statement queued behind a long query blocks every query queued behind it:
         # bound the wait so the deploy fails (and can be retried) instead.
         await engine.run_ddl(f"SET LOCAL lock_timeout = {int(statement_lock_timeout * 1000)}")
-        if isinstance(manager, MigrationManager) and not manager.fake:
+        if runs:
+            assert isinstance(manager, MigrationManager)
             with quiet:
                 await manager.run()
         await record

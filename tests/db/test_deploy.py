@@ -105,3 +105,18 @@ async def test_deploy_on_an_up_to_date_database_does_nothing(migrated_database: 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "up to date"
     assert await _history(migrated_database) == before
+
+
+async def test_a_migration_outside_a_transaction_is_applied_and_recorded(
+    migrated_database: str,
+) -> None:
+    # given an app whose migration builds an index CONCURRENTLY (no transaction allowed)
+    # when it is deployed
+    result = piccolo_db(
+        "deploy", url=migrated_database, PICCOLO_CONF="tests.db.fixtures.concurrent_conf"
+    )
+    # then the index exists and the migration is recorded once
+    assert result.returncode == 0, result.stderr
+    index = await fetch(migrated_database, "SELECT to_regclass('users_name_probe') AS i")
+    assert index[0]["i"] == "users_name_probe"
+    assert ("concurrent", GOOD) in await _history(migrated_database)
