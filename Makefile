@@ -59,3 +59,8 @@ stop: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## make bench-ads: the ads services and selectors against the same SQL on raw asyncpg.
+.PHONY: bench-ads
+bench-ads: install-dev
+	$(BIN)/python -m bench.services_ads

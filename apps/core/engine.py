@@ -111,7 +111,10 @@ class GatewayEngine(PostgresEngine):
         if self.pool is None:
             return await self.get_new_connection()
         try:
-            return await self.pool.acquire(timeout=self.pool_timeout)
+            # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
+            # latter with wait_for, a task per acquire (about 30 us on every query).
+            async with asyncio.timeout(self.pool_timeout):
+                return await self.pool.acquire()
         except TimeoutError:
             raise PoolTimeoutError(
                 f"no database connection became free within {self.pool_timeout:g} s "
