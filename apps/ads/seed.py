@@ -10,15 +10,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from apps.ads.records import ConversionInput
+from apps.ads.selectors import performance_metric_list
+from apps.ads.services import conversion_ingest_batch, performance_metric_upsert
 from apps.ads.tables import (
     Campaign,
     CampaignStatus,
-    Conversion,
     ConversionSource,
     Experiment,
     ExperimentStatus,
     Objective,
-    PerformanceMetric,
 )
 from apps.core.seeding import SeedReport, insert_missing, seed_id
 from apps.media.seed import ASSETS, asset_id, clip_id
@@ -62,7 +63,7 @@ def _campaign_rows(today: dt.datetime) -> list[dict[str, Any]]:
             "total_spend": Decimal("1842.50"),
             "total_impressions": 125_000,
             "total_clicks": 3_750,
-            "total_conversions": 187,
+            "total_conversions": 177,  # + the CONVERSIONS ingested below = 187
         },
         {
             "id": campaign_id(ENTERPRISE_CAMPAIGN),
@@ -123,67 +124,83 @@ def _experiment_rows(today: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
-def _conversion_rows(today: dt.datetime) -> list[dict[str, Any]]:
-    rows = []
+def _conversions(today: dt.datetime) -> list[ConversionInput]:
+    conversions = []
     for index in range(CONVERSIONS):
         asset = ASSETS[index % len(ASSETS)]
-        rows.append(
-            {
-                "id": seed_id("conversions", f"seed-conversion-{index:04d}"),
-                "campaign": campaign_id(DEMO_CAMPAIGN),
-                "source": ConversionSource.META,
-                "external_id": f"seed-conversion-{index:04d}",
-                "value": Decimal(49) + Decimal(index * 7) + Decimal("0.99"),
-                "currency": "USD",
-                "attributed_clip": clip_id(asset["filename"], index % 5),
-                "attributed_ad_id": f"seed-ad-{index % 3}",
-                "timestamp": today - dt.timedelta(days=index % 7, hours=index + 8),
-                "metadata": {"pixel": "purchase"},
-            }
+        conversions.append(
+            ConversionInput(
+                external_id=f"seed-conversion-{index:04d}",
+                value=Decimal(49) + Decimal(index * 7) + Decimal("0.99"),
+                currency="USD",
+                campaign_id=campaign_id(DEMO_CAMPAIGN),
+                attributed_clip_id=clip_id(asset["filename"], index % 5),
+                attributed_ad_id=f"seed-ad-{index % 3}",
+                timestamp=today - dt.timedelta(days=index % 7, hours=index + 8),
+                metadata={"pixel": "purchase"},
+            )
         )
-    return rows
+    return conversions
 
 
-def _metric_rows(today: dt.datetime) -> list[dict[str, Any]]:
-    rows = []
+def _metrics(today: dt.datetime) -> list[dict[str, Any]]:
+    """One day's figures per asset for the last METRIC_DAYS days (roas and ctr derived)."""
+    metrics = []
     for number, asset in enumerate(ASSETS):
         for day in range(1, METRIC_DAYS + 1):
-            date = (today - dt.timedelta(days=day)).date()
             impressions = 8_000 + 1_000 * number + 150 * day
             clicks = impressions // 40
             conversions = clicks // 20
-            spend = Decimal(120 + 15 * number + day).quantize(Decimal("0.01"))
-            revenue = (Decimal(conversions) * Decimal("49.99")).quantize(Decimal("0.01"))
-            rows.append(
+            metrics.append(
                 {
-                    "id": seed_id("performance_metrics", f"{asset['filename']}/meta/{day}"),
-                    "asset": asset_id(asset["filename"]),
+                    "asset_id": asset_id(asset["filename"]),
                     "platform": "meta",
-                    "date": date,
+                    "date": (today - dt.timedelta(days=day)).date(),
                     "impressions": impressions,
                     "clicks": clicks,
                     "conversions": conversions,
-                    "spend": spend,
-                    "revenue": revenue,
-                    "roas": (revenue / spend).quantize(Decimal("0.01")),
-                    "ctr": (Decimal(clicks) / Decimal(impressions)).quantize(Decimal("0.0001")),
+                    "spend": Decimal(120 + 15 * number + day).quantize(Decimal("0.01")),
+                    "revenue": (Decimal(conversions) * Decimal("49.99")).quantize(Decimal("0.01")),
                 }
             )
-    return rows
+    return metrics
+
+
+async def _seed_metrics(today: dt.datetime) -> int:
+    """Upsert the days not stored yet; return how many were created."""
+    created = 0
+    for metric in _metrics(today):
+        page = await performance_metric_list(
+            asset_id=metric["asset_id"],
+            platform=metric["platform"],
+            date_from=metric["date"],
+            date_to=metric["date"],
+        )
+        if not page.items:
+            await performance_metric_upsert(**metric)
+            created += 1
+    return created
 
 
 async def seed_ads() -> SeedReport:
     """Create the sample campaigns, experiment, conversions and metrics when missing."""
     report = SeedReport()
     today = _today()
-    # TODO(lead): switch to the ads services campaign_create, experiment_create,
-    # conversion_record and performance_metric_upsert once merged.
+    # TODO(lead): switch to campaign_create / campaign_transition / campaign_add_totals and
+    # experiment_create / experiment_transition / experiment_record once they can be made
+    # idempotent (they take no id, and create DRAFT rows): fixed ids keep reruns a no-op.
     for name, table, rows in (
         ("campaigns", Campaign, _campaign_rows(today)),
         ("experiments", Experiment, _experiment_rows(today)),
-        ("conversions", Conversion, _conversion_rows(today)),
-        ("performance_metrics", PerformanceMetric, _metric_rows(today)),
     ):
         created = await insert_missing(table, rows)
         report.count(name, rows=len(rows), created=len(created))
+    # Idempotent services: a conversion is keyed by its external_id (and adds 1 to its
+    # campaign's total_conversions when new), a metric by (asset, platform, date).
+    ingested = await conversion_ingest_batch(
+        source=ConversionSource.META, conversions=_conversions(today)
+    )
+    report.count("conversions", rows=CONVERSIONS, created=ingested.inserted)
+    metrics = await _seed_metrics(today)
+    report.count("performance_metrics", rows=len(ASSETS) * METRIC_DAYS, created=metrics)
     return report

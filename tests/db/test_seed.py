@@ -74,6 +74,11 @@ async def test_seeding_twice_leaves_the_same_rows_with_the_same_ids() -> None:
     assert await _ids() == ids
     assert sum(second.created.values()) == 0
     assert second.rows == first.rows
+    # and the conversions counted into their campaign once
+    totals = await Campaign.select(Campaign.total_conversions).where(
+        Campaign.name == "Summer Sale Conversions"
+    )
+    assert totals == [{"total_conversions": 187}]
     # and no API key is shown the second time
     assert len(first.secrets) == 3
     assert second.secrets == []
