@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev migrate lint typecheck check stop clean bench-admin
+.PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift bench-admin
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: embedded PostgreSQL (or DATABASE_URL), all migrations, then the web app.
 run: install migrate
+	$(BIN)/piccolo db seed --if-empty
 	$(BIN)/python -m apps.adminsite.first_login --url http://$(HOST):$(PORT)/admin/
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 
@@ -44,6 +45,14 @@ typecheck: install-dev
 	$(BIN)/mypy .
 
 check: lint typecheck test
+
+## make squawk: the migration safety lint over the SQL of every migration (needs a database).
+squawk: install-dev
+	BIN=$(BIN) scripts/squawk.sh
+
+## make drift: fail when a table changed without a migration.
+drift: install
+	$(BIN)/piccolo db drift
 
 ## make stop: stop the embedded development server (its data stays in .data/postgres).
 stop: install
