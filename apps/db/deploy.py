@@ -17,6 +17,7 @@ row is recorded right after, as Piccolo does.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import Callable
@@ -89,17 +90,23 @@ async def _apply(migration: PendingMigration, *, statement_lock_timeout: float) 
         await record
 
 
+LOCK_POLL_SECONDS = 0.2
+
+
 async def _lock(connection: asyncpg.Connection, *, wait: float) -> None:
-    # lock_timeout bounds the wait for an advisory lock too; 0 means no limit.
-    await connection.execute(f"SET lock_timeout = {int(wait * 1000)}")
-    try:
-        await connection.execute("SELECT pg_advisory_lock($1)", DEPLOY_LOCK_KEY)
-    except asyncpg.LockNotAvailableError:
-        raise DeployLockTimeoutError(
-            f"another deploy held the migration lock for more than {wait:g} s; "
-            "try again, or raise GATEWAYDB_DEPLOY_LOCK_TIMEOUT"
-        ) from None
-    await connection.execute("SET lock_timeout = 0")
+    # Poll pg_try_advisory_lock rather than block in pg_advisory_lock: a session blocked in
+    # a statement holds a snapshot, and CREATE INDEX CONCURRENTLY (run by the deploy that
+    # holds the lock) waits for every older snapshot to go away, so blocked deploys and
+    # the running one would wait on each other for ever. wait = 0 means no limit.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait if wait else None
+    while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", DEPLOY_LOCK_KEY):
+        if deadline is not None and loop.time() >= deadline:
+            raise DeployLockTimeoutError(
+                f"another deploy held the migration lock for more than {wait:g} s; "
+                "try again, or raise GATEWAYDB_DEPLOY_LOCK_TIMEOUT"
+            )
+        await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
 async def database_deploy(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import SERVER_URL, admin_execute
-from tests.db.helpers import fetch, lines, piccolo_db
+from tests.db.helpers import MIGRATION_FILES, fetch, lines, piccolo_db
 
 
 def _facts(stdout: str) -> list[str]:
@@ -101,7 +101,9 @@ async def test_doctor_reports_a_missing_extension_and_pending_migrations(
     assert len(problems) == 2, result.stderr
     assert "the pgvector extension is not installed" in problems[0]
     assert "version 0.8.5 is available" in problems[0]
-    assert problems[1] == "problem: 14 migration(s) pending: run `piccolo db deploy`"
+    assert problems[1] == (
+        f"problem: {MIGRATION_FILES} migration(s) pending: run `piccolo db deploy`"
+    )
     assert "migrations users 0 applied, 2 pending" in _facts(result.stdout)
 
 
