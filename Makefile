@@ -50,3 +50,9 @@ stop: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: bench-knowledge
+## make bench-knowledge: vector, full-text and hybrid search on 20,000 x 1536 (scratch server).
+bench-knowledge: install-dev
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/knowledge.py
