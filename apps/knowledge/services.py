@@ -109,8 +109,7 @@ async def _write(
     current = await selectors.document_get(document_id=document_id)
     name = changes.get("name", current.name)
     content = changes.get("content", current.content)
-    content_changed = content != current.content
-    text_changed = content_changed or name != current.name
+    text_changed = content != current.content or name != current.name
     values = dict(changes)
     if text_changed or new_version:
         embedder = embedder or get_embedder()
@@ -124,7 +123,8 @@ async def _write(
         values["tags"] = _clean_tags(values["tags"])
     async with translate_errors(), KnowledgeDocument._meta.db.transaction():
         locked = await _locked(document_id)
-        if content_changed or new_version:
+        # Decided on the locked row: a concurrent update may have landed since the read.
+        if new_version or changes.get("content", locked["content"]) != locked["content"]:
             await KnowledgeDocumentVersion.insert(
                 KnowledgeDocumentVersion(
                     document=locked["id"],
