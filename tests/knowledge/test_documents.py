@@ -202,3 +202,21 @@ async def test_an_embedding_from_elsewhere_is_checked_before_it_is_stored() -> N
         await services.document_embedding_set(
             document_id=uuid.uuid4(), embedding=vector, model="external-model"
         )
+
+
+async def test_the_model_of_each_vector_is_recorded() -> None:
+    # given an OpenAI-compatible embedder (its API faked: it lies outside the project)
+    from tests.knowledge.test_embedders import FakeEmbeddingsApi, fake_embedder
+
+    remote, _ = fake_embedder(FakeEmbeddingsApi())
+    # when one document is embedded by it and another by the offline default
+    by_api = await make_document(name="By API", embedder=remote)
+    offline = await make_document(name="Offline")
+    # then each row names the model that made its vector
+    assert by_api.embedding_model == "text-embedding-3-small"
+    assert offline.embedding_model == HASHED_MODEL
+    # and an update re-embeds with the embedder it is given
+    updated = await services.document_update(document_id=offline.id, content="new", embedder=remote)
+    assert updated.embedding_model == "text-embedding-3-small" and updated.version == 2
+    versions = await selectors.document_version_list(document_id=offline.id)
+    assert versions[1].embedding_model == HASHED_MODEL

@@ -268,3 +268,34 @@ async def test_hybrid_weights_choose_which_side_leads() -> None:
 async def test_search_finds_nothing_in_an_empty_base() -> None:
     assert await selectors.document_search_vector(query="ROAS") == []
     assert await selectors.document_search_hybrid(query="ROAS") == []
+
+
+async def test_hybrid_text_side_can_require_every_word() -> None:
+    # given the corpus and a question whose words are spread over two documents
+    documents = await load_corpus()
+    query = "ROAS captions"
+    # when the text side must match every word, no document matches it: only the vector
+    # side contributes; when any word may match, both documents get a text position
+    strict = await selectors.document_search_hybrid(query=query, k=6, text_match="all")
+    loose = await selectors.document_search_hybrid(query=query, k=6, text_match="any")
+    assert all(hit.text_position is None for hit in strict)
+    assert len(strict) == len(CORPUS)
+    with_text = {
+        key for key, hit in zip(keys(loose, documents), loose, strict=True) if hit.text_position
+    }
+    assert with_text == {"roas", "video"}
+    assert set(keys(loose, documents)[:2]) == {"roas", "video"}
+    with pytest.raises(InvalidQueryError) as error:
+        await selectors.document_search_text(query=query, match="some")  # type: ignore[arg-type]
+    assert error.value.field == "match"
+
+
+async def test_search_settings_are_set_local_to_the_transaction() -> None:
+    # given the corpus; this test runs inside a transaction, which the search joins
+    await load_corpus()
+    # when a search asks for ef_search 123
+    await selectors.document_search_vector(query="ROAS", k=2, ef_search=123)
+    # then the settings were applied with SET LOCAL semantics in that transaction
+    conn = connection()
+    assert await conn.fetchval("SELECT current_setting('hnsw.ef_search')") == "123"
+    assert await conn.fetchval("SELECT current_setting('hnsw.iterative_scan')") == ("relaxed_order")
