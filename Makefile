@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev migrate lint typecheck check stop clean
+.PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: embedded PostgreSQL (or DATABASE_URL), all migrations, then the web app.
 run: install migrate
+	$(BIN)/piccolo db seed --if-empty
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 
 migrate: install
@@ -44,6 +45,14 @@ typecheck: install-dev
 
 check: lint typecheck test
 
+## make squawk: the migration safety lint over the SQL of every migration (needs a database).
+squawk: install-dev
+	BIN=$(BIN) scripts/squawk.sh
+
+## make drift: fail when a table changed without a migration.
+drift: install
+	$(BIN)/piccolo db drift
+
 ## make stop: stop the embedded development server (its data stays in .data/postgres).
 stop: install
 	$(BIN)/python -m apps.core.embedded stop
@@ -51,8 +60,13 @@ stop: install
 clean:
 	rm -rf $(VENV) build *.egg-info
 
+## make bench-ads: the ads services and selectors against the same SQL on raw asyncpg.
+.PHONY: bench-ads
+bench-ads: install-dev
+	$(BIN)/python -m bench.services_ads
+
 .PHONY: bench-knowledge
 ## make bench-knowledge: vector, full-text and hybrid search on 20,000 x 1536 (scratch server).
 bench-knowledge: install-dev
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/knowledge.py
+	$(BIN)/python -m bench.knowledge
