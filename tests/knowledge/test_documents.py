@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -220,3 +222,51 @@ async def test_the_model_of_each_vector_is_recorded() -> None:
     assert updated.embedding_model == "text-embedding-3-small" and updated.version == 2
     versions = await selectors.document_version_list(document_id=offline.id)
     assert versions[1].embedding_model == HASHED_MODEL
+
+
+async def test_concurrent_content_changes_each_keep_a_version() -> None:
+    # given a committed document (created outside the test's transaction, removed at the end)
+    import asyncio
+    import contextvars
+
+    from apps.knowledge.embedders import HashedEmbedder
+
+    class BarrierEmbedder(HashedEmbedder):
+        """Holds each caller until both have embedded, so their transactions overlap."""
+
+        def __init__(self) -> None:
+            self.waiting = 0
+            self.both_ready = asyncio.Event()
+
+        async def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+            self.waiting += 1
+            if self.waiting == 2:
+                self.both_ready.set()
+            await self.both_ready.wait()
+            return await super()._embed_batch(texts)
+
+    def outside(coroutine: Any) -> asyncio.Task[Any]:
+        return asyncio.create_task(coroutine, context=contextvars.Context())
+
+    document = await outside(make_document(name="Concurrent"))
+    barrier = BarrierEmbedder()
+    try:
+        # when two updates of its content enter their transactions at the same moment
+        await asyncio.gather(
+            *(
+                outside(
+                    services.document_update(
+                        document_id=document.id, content=f"from {who}", embedder=barrier
+                    )
+                )
+                for who in "AB"
+            )
+        )
+        # then the row lock serialised them: version 3, versions 1 and 2 both kept
+        versions = await outside(selectors.document_version_list(document_id=document.id))
+        assert [v.version for v in versions] == [3, 2, 1]
+        assert {versions[0].content, versions[1].content} == {"from A", "from B"}
+        assert versions[2].content == ROAS_TEXT
+    finally:
+        await outside(services.document_soft_delete(document_id=document.id))
+        await outside(services.document_purge(older_than=datetime.timedelta(0)))
