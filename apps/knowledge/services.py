@@ -56,8 +56,13 @@ async def document_create(
     author: str | None = None,
     metadata: dict[str, Any] | None = None,
     embedder: Embedder | None = None,
+    document_id: uuid.UUID | None = None,
 ) -> Document:
-    """Create a document at version 1, embedded by ``embedder`` (default: the configured one)."""
+    """Create a document at version 1, embedded by ``embedder`` (default: the configured one).
+
+    ``document_id`` fixes the id (sample data and imports keep theirs); by default the
+    database generates it.
+    """
     embedder = embedder or get_embedder()
     vector = await embedder.embed_one(document_text(name=name, content=content))
     row = KnowledgeDocument(
@@ -73,6 +78,8 @@ async def document_create(
         embedding_model=embedder.model,
         version=1,
     )
+    if document_id is not None:
+        row.id = document_id
     async with translate_errors():
         rows = await KnowledgeDocument.insert(row).returning(KnowledgeDocument.id)
     return await selectors.document_get(document_id=rows[0]["id"])
