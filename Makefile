@@ -69,3 +69,9 @@ bench-admin: install-dev
 .PHONY: bench-ads
 bench-ads: install-dev
 	$(BIN)/python -m bench.services_ads
+
+.PHONY: bench-knowledge
+## make bench-knowledge: vector, full-text and hybrid search on 20,000 x 1536 (scratch server).
+bench-knowledge: install-dev
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.knowledge
