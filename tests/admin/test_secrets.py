@@ -109,3 +109,46 @@ async def test_the_embedding_is_not_dumped_into_the_page(client_for: ClientFacto
     )
     assert stored is not None
     assert len(stored["embedding"].to_list()) == 1536
+
+
+async def test_a_content_edit_goes_through_the_knowledge_service(
+    client_for: ClientFactory,
+) -> None:
+    # given a document at version 1 (created by the knowledge service)
+    from apps.audit.selectors import audit_entry_list_for_row
+    from apps.knowledge import services
+    from apps.knowledge.tables import KnowledgeDocumentVersion
+
+    document = await services.document_create(
+        name="ROAS", content="<p>Revenue / spend</p>", category="guides"
+    )
+    client = await client_for(admin=True)
+    row = (await client.get(f"/admin/api/tables/knowledge_documents/{document.id}/")).json()
+    # when the edit form saves a new content (it sends every field back)
+    response = await client.patch(
+        f"/admin/api/tables/knowledge_documents/{document.id}/",
+        json={**row, "content": "<p>Revenue divided by ad spend</p>", "metadata": '{"a": 1}'},
+        headers=csrf(client),
+    )
+    assert response.status_code == 200, response.text
+    # then the version went up, the old content is in the history, and all is audited
+    stored = (
+        await KnowledgeDocument.select(
+            KnowledgeDocument.version, KnowledgeDocument.content, KnowledgeDocument.metadata
+        )
+        .where(KnowledgeDocument.id == document.id)
+        .first()
+        .output(load_json=True)
+    )
+    assert stored == {
+        "version": 2,
+        "content": "<p>Revenue divided by ad spend</p>",
+        "metadata": {"a": 1},
+    }
+    history = await KnowledgeDocumentVersion.select(
+        KnowledgeDocumentVersion.version, KnowledgeDocumentVersion.content
+    ).where(KnowledgeDocumentVersion.document == document.id)
+    assert history == [{"version": 1, "content": "<p>Revenue / spend</p>"}]
+    (entry,) = await audit_entry_list_for_row(table_name="knowledge_documents", row_id=document.id)
+    assert entry["changes"]["version"] == {"old": 1, "new": 2}
+    assert entry["changes"]["content"]["old"] == "<p>Revenue / spend</p>"
