@@ -7,6 +7,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install install-dev migrate lint typecheck check stop clean
+.PHONY: bench-services
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -50,3 +51,7 @@ stop: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## make bench-services: users/media services vs the same SQL on raw asyncpg (a throwaway server).
+bench-services: install
+	$(BIN)/python bench/services_users_media.py

@@ -10,17 +10,15 @@ the index serving each one is named next to its SQL. The SQL is written out, see
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-import asyncpg
 
 from apps.core import rawsql
 from apps.core.errors import ValidationError
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
+from apps.core.records import Column, EnumColumn, JsonColumn, Row
 from apps.core.validation import one_of
 from apps.media.errors import AssetNotFoundError, ClipNotFoundError, PredictionNotFoundError
 from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
@@ -28,127 +26,135 @@ from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
 # --- records -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AssetRecord:
+class AssetRecord(Row):
     """An uploaded video asset."""
 
-    id: uuid.UUID
-    user_id: uuid.UUID
-    filename: str
-    original_name: str
-    mime_type: str
-    file_size: int
-    gcs_url: str
-    gcs_bucket: str
-    gcs_path: str
-    thumbnail_url: str | None
-    duration: float | None
-    fps: float | None
-    width: int | None
-    height: int | None
-    bitrate: int | None
-    codec: str | None
-    status: AssetStatus
-    processing_error: str | None
-    metadata: dict[str, Any]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    deleted_at: datetime.datetime | None
+    __slots__ = ()
+    id = Column[uuid.UUID]()
+    user_id = Column[uuid.UUID]()
+    filename = Column[str]()
+    original_name = Column[str]()
+    mime_type = Column[str]()
+    file_size = Column[int]()
+    gcs_url = Column[str]()
+    gcs_bucket = Column[str]()
+    gcs_path = Column[str]()
+    thumbnail_url = Column[str | None]()
+    duration = Column[float | None]()
+    fps = Column[float | None]()
+    width = Column[int | None]()
+    height = Column[int | None]()
+    bitrate = Column[int | None]()
+    codec = Column[str | None]()
+    status = EnumColumn(AssetStatus)
+    processing_error = Column[str | None]()
+    metadata = JsonColumn()
+    created_at = Column[datetime.datetime]()
+    updated_at = Column[datetime.datetime]()
+    deleted_at = Column[datetime.datetime | None]()
 
 
-@dataclass(frozen=True, slots=True)
-class ClipRecord:
+class ClipRecord(Row):
     """A clip cut from an asset, with its AI features and scores; rank 1 is the best."""
 
-    id: uuid.UUID
-    asset_id: uuid.UUID
-    start_time: float
-    end_time: float
-    duration: float
-    clip_url: str | None
-    thumbnail_url: str | None
-    features: dict[str, Any]
-    face_count: int | None
-    has_text: bool
-    has_speech: bool
-    has_music: bool
-    score: float | None
-    viral_score: float | None
-    engagement_score: float | None
-    brand_safety_score: float | None
-    rank: int | None
-    status: ClipStatus
-    metadata: dict[str, Any]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    deleted_at: datetime.datetime | None
+    __slots__ = ()
+    id = Column[uuid.UUID]()
+    asset_id = Column[uuid.UUID]()
+    start_time = Column[float]()
+    end_time = Column[float]()
+    duration = Column[float]()
+    clip_url = Column[str | None]()
+    thumbnail_url = Column[str | None]()
+    features = JsonColumn()
+    face_count = Column[int | None]()
+    has_text = Column[bool]()
+    has_speech = Column[bool]()
+    has_music = Column[bool]()
+    score = Column[float | None]()
+    viral_score = Column[float | None]()
+    engagement_score = Column[float | None]()
+    brand_safety_score = Column[float | None]()
+    rank = Column[int | None]()
+    status = EnumColumn(ClipStatus)
+    metadata = JsonColumn()
+    created_at = Column[datetime.datetime]()
+    updated_at = Column[datetime.datetime]()
+    deleted_at = Column[datetime.datetime | None]()
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionRecord:
+class PredictionRecord(Row):
     """An ML prediction for a clip, with the actual figures once the campaign has run."""
 
-    id: uuid.UUID
-    clip_id: uuid.UUID
-    model_version: str
-    model_type: str
-    predicted_roas: float | None
-    predicted_ctr: float | None
-    predicted_cpc: float | None
-    predicted_cpa: float | None
-    predicted_engagement: float | None
-    actual_roas: float | None
-    actual_ctr: float | None
-    actual_cpc: float | None
-    actual_cpa: float | None
-    actual_engagement: float | None
-    features: dict[str, Any]
-    confidence: float | None
-    prediction_error: float | None
-    metadata: dict[str, Any]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    __slots__ = ()
+    id = Column[uuid.UUID]()
+    clip_id = Column[uuid.UUID]()
+    model_version = Column[str]()
+    model_type = Column[str]()
+    predicted_roas = Column[float | None]()
+    predicted_ctr = Column[float | None]()
+    predicted_cpc = Column[float | None]()
+    predicted_cpa = Column[float | None]()
+    predicted_engagement = Column[float | None]()
+    actual_roas = Column[float | None]()
+    actual_ctr = Column[float | None]()
+    actual_cpc = Column[float | None]()
+    actual_cpa = Column[float | None]()
+    actual_engagement = Column[float | None]()
+    features = JsonColumn()
+    confidence = Column[float | None]()
+    prediction_error = Column[float | None]()
+    metadata = JsonColumn()
+    created_at = Column[datetime.datetime]()
+    updated_at = Column[datetime.datetime]()
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionSummary:
-    """The figures of a prediction, as the nested asset read returns them (no JSON blobs)."""
+class ClipSummary(Row):
+    """A clip's timing, scores and rank, as the nested asset read returns it."""
 
-    id: uuid.UUID
-    model_version: str
-    model_type: str
-    predicted_roas: float | None
-    predicted_ctr: float | None
-    predicted_cpc: float | None
-    predicted_cpa: float | None
-    predicted_engagement: float | None
-    actual_roas: float | None
-    actual_ctr: float | None
-    actual_cpc: float | None
-    actual_cpa: float | None
-    actual_engagement: float | None
-    confidence: float | None
-    prediction_error: float | None
-    created_at: datetime.datetime
+    __slots__ = ()
+    id = Column[uuid.UUID]()
+    start_time = Column[float]()
+    end_time = Column[float]()
+    duration = Column[float]()
+    clip_url = Column[str | None]()
+    thumbnail_url = Column[str | None]()
+    score = Column[float | None]()
+    viral_score = Column[float | None]()
+    engagement_score = Column[float | None]()
+    brand_safety_score = Column[float | None]()
+    rank = Column[int | None]()
+    status = EnumColumn(ClipStatus)
+
+
+class PredictionSummary(Row):
+    """The figures of a prediction, as the nested asset read returns them (no JSON)."""
+
+    __slots__ = ()
+    clip_id = Column[uuid.UUID]()
+    id = Column[uuid.UUID]()
+    model_version = Column[str]()
+    model_type = Column[str]()
+    predicted_roas = Column[float | None]()
+    predicted_ctr = Column[float | None]()
+    predicted_cpc = Column[float | None]()
+    predicted_cpa = Column[float | None]()
+    predicted_engagement = Column[float | None]()
+    actual_roas = Column[float | None]()
+    actual_ctr = Column[float | None]()
+    actual_cpc = Column[float | None]()
+    actual_cpa = Column[float | None]()
+    actual_engagement = Column[float | None]()
+    confidence = Column[float | None]()
+    prediction_error = Column[float | None]()
+    created_at = Column[datetime.datetime]()
 
 
 @dataclass(frozen=True, slots=True)
 class ClipWithPredictions:
-    """A clip's timing, scores and rank, and its predictions (oldest first)."""
+    """A live clip and its predictions (oldest first)."""
 
-    id: uuid.UUID
-    start_time: float
-    end_time: float
-    duration: float
-    clip_url: str | None
-    thumbnail_url: str | None
-    score: float | None
-    viral_score: float | None
-    engagement_score: float | None
-    brand_safety_score: float | None
-    rank: int | None
-    status: ClipStatus
-    predictions: list[PredictionSummary] = field(default_factory=list)
+    clip: ClipSummary
+    predictions: list[PredictionSummary]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +165,16 @@ class AssetWithClips:
     clips: list[ClipWithPredictions]
 
 
-@dataclass(frozen=True, slots=True)
-class ModelAccuracy:
+class ModelAccuracy(Row):
     """How well one model version predicted: ``mean_error`` is the mean prediction_error
     (itself the MAE of one prediction, see ``prediction_fill_actuals``) over the
     ``evaluated`` predictions that have actuals; None when there are none yet."""
 
-    model_version: str
-    predictions: int
-    evaluated: int
-    mean_error: float | None
+    __slots__ = ()
+    model_version = Column[str]()
+    predictions = Column[int]()
+    evaluated = Column[int]()
+    mean_error = Column[float | None]()
 
 
 ASSET_COLUMNS = (
@@ -191,31 +197,6 @@ PREDICTION_COLUMNS = (
 )
 
 
-def asset_from_row(row: asyncpg.Record) -> AssetRecord:
-    """An :class:`AssetRecord` from a row selected with :data:`ASSET_COLUMNS`."""
-    values = list(row)
-    values[16] = AssetStatus(values[16])
-    values[18] = json.loads(values[18])
-    return AssetRecord(*values)
-
-
-def clip_from_row(row: asyncpg.Record) -> ClipRecord:
-    """A :class:`ClipRecord` from a row selected with :data:`CLIP_COLUMNS`."""
-    values = list(row)
-    values[7] = json.loads(values[7])
-    values[17] = ClipStatus(values[17])
-    values[18] = json.loads(values[18])
-    return ClipRecord(*values)
-
-
-def prediction_from_row(row: asyncpg.Record) -> PredictionRecord:
-    """A :class:`PredictionRecord` from a row selected with :data:`PREDICTION_COLUMNS`."""
-    values = list(row)
-    values[14] = json.loads(values[14])
-    values[17] = json.loads(values[17])
-    return PredictionRecord(*values)
-
-
 # Visibility: a live asset belongs to a live user; a live clip to a live asset.
 LIVE_ASSET = (
     "a.deleted_at IS NULL AND EXISTS "
@@ -231,10 +212,10 @@ _ASSET_BY_ID_ANY = f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1"
 async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> AssetRecord:
     """The asset with this id; AssetNotFoundError when absent or (by default) not live."""
     sql = _ASSET_BY_ID_ANY if include_deleted else _ASSET_BY_ID
-    row = await rawsql.fetchrow(rawsql.engine_of(Asset), sql, asset_id)
+    row = await rawsql.fetchrow(rawsql.engine_of(Asset), sql, asset_id, record_class=AssetRecord)
     if row is None:
         raise AssetNotFoundError(f"asset {asset_id} not found", field="asset_id", rule="exists")
-    return asset_from_row(row)
+    return row
 
 
 def _asset_list_sql(*, after: bool) -> str:
@@ -264,9 +245,11 @@ async def asset_list(
     args: list[Any] = [user_id, status_value, size + 1]
     if cursor is not None:
         args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    rows = await rawsql.fetch(rawsql.engine_of(Asset), _ASSET_LIST[cursor is not None], *args)
+    rows = await rawsql.fetch(
+        rawsql.engine_of(Asset), _ASSET_LIST[cursor is not None], *args, record_class=AssetRecord
+    )
     return keyset_page(
-        [asset_from_row(row) for row in rows],
+        rows,
         limit=size,
         list_name=list_name,
         key=lambda asset: (asset.created_at, asset.id),
@@ -286,10 +269,10 @@ _CLIP_BY_ID_ANY = f"SELECT {CLIP_COLUMNS} FROM clips c WHERE c.id = $1"
 async def clip_get(*, clip_id: uuid.UUID, include_deleted: bool = False) -> ClipRecord:
     """The clip with this id; ClipNotFoundError when absent or (by default) not live."""
     sql = _CLIP_BY_ID_ANY if include_deleted else _CLIP_BY_ID
-    row = await rawsql.fetchrow(rawsql.engine_of(Clip), sql, clip_id)
+    row = await rawsql.fetchrow(rawsql.engine_of(Clip), sql, clip_id, record_class=ClipRecord)
     if row is None:
         raise ClipNotFoundError(f"clip {clip_id} not found", field="clip_id", rule="exists")
-    return clip_from_row(row)
+    return row
 
 
 def _clip_list_sql(*, after: bool) -> str:
@@ -321,9 +304,11 @@ async def clip_list(
     args: list[Any] = [asset_id, status_value, size + 1]
     if cursor is not None:
         args += cursor_after(cursor, list_name=list_name, types=(float, uuid.UUID))
-    rows = await rawsql.fetch(rawsql.engine_of(Clip), _CLIP_LIST[cursor is not None], *args)
+    rows = await rawsql.fetch(
+        rawsql.engine_of(Clip), _CLIP_LIST[cursor is not None], *args, record_class=ClipRecord
+    )
     return keyset_page(
-        [clip_from_row(row) for row in rows],
+        rows,
         limit=size,
         list_name=list_name,
         key=lambda clip: (clip.start_time, clip.id),
@@ -380,8 +365,9 @@ async def clip_list_top(
         args: list[Any] = [asset_id, size + 1]
         if cursor is not None:
             args += cursor_after(cursor, list_name=list_name, types=(int, uuid.UUID))
-        rows = await rawsql.fetch(engine, _TOP_OF_ASSET[cursor is not None], *args)
-        clips = [clip_from_row(row) for row in rows]
+        clips = await rawsql.fetch(
+            engine, _TOP_OF_ASSET[cursor is not None], *args, record_class=ClipRecord
+        )
         return keyset_page(
             clips, limit=size, list_name=list_name, key=lambda clip: (clip.rank, clip.id)
         )
@@ -391,9 +377,11 @@ async def clip_list_top(
         args += cursor_after(
             cursor, list_name=list_name, types=(float, datetime.datetime, uuid.UUID)
         )
-    rows = await rawsql.fetch(engine, _TOP_OF_USER[cursor is not None], *args)
+    rows = await rawsql.fetch(
+        engine, _TOP_OF_USER[cursor is not None], *args, record_class=ClipRecord
+    )
     return keyset_page(
-        [clip_from_row(row) for row in rows],
+        rows,
         limit=size,
         list_name=list_name,
         key=lambda clip: (clip.score, clip.created_at, clip.id),
@@ -423,24 +411,26 @@ async def asset_get_with_clips(*, asset_id: uuid.UUID) -> AssetWithClips:
     connection. AssetNotFoundError when the asset is not live."""
     engine = rawsql.engine_of(Asset)
     async with rawsql.connection(engine) as conn:
-        asset_row = await conn.fetchrow(_ASSET_BY_ID, asset_id)
-        if asset_row is None:
+        asset = await conn.fetchrow(_ASSET_BY_ID, asset_id, record_class=AssetRecord)
+        if asset is None:
             raise AssetNotFoundError(f"asset {asset_id} not found", field="asset_id", rule="exists")
-        clip_rows = await conn.fetch(_NESTED_CLIPS, asset_id)
+        clip_rows = await conn.fetch(_NESTED_CLIPS, asset_id, record_class=ClipSummary)
         # Without clips there are no predictions to ask for.
-        prediction_rows = await conn.fetch(_NESTED_PREDICTIONS, asset_id) if clip_rows else []
-    clips: dict[uuid.UUID, ClipWithPredictions] = {}
-    for row in clip_rows:
-        values: list[Any] = list(row)
-        values[11] = ClipStatus(values[11])
-        values.append([])
-        clips[row[0]] = ClipWithPredictions(*values)
-    for row in prediction_rows:
-        clip = clips.get(row[0])
+        prediction_rows = (
+            await conn.fetch(_NESTED_PREDICTIONS, asset_id, record_class=PredictionSummary)
+            if clip_rows
+            else []
+        )
+    predictions: dict[uuid.UUID, list[PredictionSummary]] = {row.id: [] for row in clip_rows}
+    for prediction in prediction_rows:
         # A clip created between the two reads has predictions but no entry: skip them.
-        if clip is not None:
-            clip.predictions.append(PredictionSummary(*row[1:]))
-    return AssetWithClips(asset=asset_from_row(asset_row), clips=list(clips.values()))
+        siblings = predictions.get(prediction.clip_id)
+        if siblings is not None:
+            siblings.append(prediction)
+    return AssetWithClips(
+        asset=asset,
+        clips=[ClipWithPredictions(clip=row, predictions=predictions[row.id]) for row in clip_rows],
+    )
 
 
 # --- predictions -------------------------------------------------------------------------
@@ -454,16 +444,22 @@ _PREDICTION_BY_ID = (
 
 async def prediction_get(*, prediction_id: uuid.UUID) -> PredictionRecord:
     """The prediction with this id; PredictionNotFoundError when absent or its clip not live."""
-    row = await rawsql.fetchrow(rawsql.engine_of(Prediction), _PREDICTION_BY_ID, prediction_id)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(Prediction),
+        _PREDICTION_BY_ID,
+        prediction_id,
+        record_class=PredictionRecord,
+    )
     if row is None:
         raise PredictionNotFoundError(
             f"prediction {prediction_id} not found", field="prediction_id", rule="exists"
         )
-    return prediction_from_row(row)
+    return row
 
 
 _ACCURACY_REPORT = (
-    "SELECT p.model_version, count(*), count(p.prediction_error), avg(p.prediction_error) "
+    "SELECT p.model_version, count(*) AS predictions, count(p.prediction_error) AS evaluated, "
+    "avg(p.prediction_error) AS mean_error "
     "FROM predictions p JOIN clips c ON c.id = p.clip_id JOIN assets a ON a.id = c.asset_id "
     f"WHERE c.deleted_at IS NULL AND {LIVE_ASSET} "
     "AND ($1::text IS NULL OR p.model_version = $1) "
@@ -474,5 +470,6 @@ _ACCURACY_REPORT = (
 async def prediction_accuracy_report(*, model_version: str | None = None) -> list[ModelAccuracy]:
     """Per model_version (or only ``model_version``): how many predictions, how many have
     actuals, and their mean prediction_error. One GROUP BY query over live clips."""
-    rows = await rawsql.fetch(rawsql.engine_of(Prediction), _ACCURACY_REPORT, model_version)
-    return [ModelAccuracy(*row) for row in rows]
+    return await rawsql.fetch(
+        rawsql.engine_of(Prediction), _ACCURACY_REPORT, model_version, record_class=ModelAccuracy
+    )

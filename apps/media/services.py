@@ -48,8 +48,6 @@ from apps.media.selectors import (
     PREDICTION_COLUMNS,
     AssetRecord,
     PredictionRecord,
-    asset_from_row,
-    prediction_from_row,
 )
 from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
 from apps.users.errors import UserNotFoundError
@@ -150,14 +148,16 @@ async def asset_register(
         _json_object(metadata, field="metadata"),
     )
     try:
-        row = await rawsql.fetchrow(rawsql.engine_of(Asset), _INSERT_ASSET, *values)
+        row = await rawsql.fetchrow(
+            rawsql.engine_of(Asset), _INSERT_ASSET, *values, record_class=AssetRecord
+        )
     except ConflictError as error:
         raise GcsUrlTakenError(
             "another asset is registered for this gcs_url", field="gcs_url", rule="unique"
         ) from error
     if row is None:
         raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
-    return asset_from_row(row)
+    return row
 
 
 # Compare-and-set: the row changes only if its status is still one the target may follow,
@@ -211,10 +211,16 @@ async def asset_transition(
     source_values = sorted(source.value for source in sources)
     engine = rawsql.engine_of(Asset)
     row = await rawsql.fetchrow(
-        engine, _TRANSITION_ASSET, asset_id, target.value, processing_error, source_values
+        engine,
+        _TRANSITION_ASSET,
+        asset_id,
+        target.value,
+        processing_error,
+        source_values,
+        record_class=AssetRecord,
     )
     if row is not None:
-        return asset_from_row(row)
+        return row
     current = await rawsql.fetchval(engine, _ASSET_STATUS, asset_id)
     if current is None:
         raise AssetNotFoundError(f"asset {asset_id} not found", field="asset_id", rule="exists")
@@ -489,10 +495,11 @@ async def prediction_record(
         confidence,
         _json_object(features, field="features"),
         _json_object(metadata, field="metadata"),
+        record_class=PredictionRecord,
     )
     if row is None:
         raise ClipNotFoundError(f"clip {clip_id} not found", field="clip_id", rule="exists")
-    return prediction_from_row(row)
+    return row
 
 
 # A new actual replaces the stored one; an actual not given keeps its stored value. In SET,
@@ -545,10 +552,14 @@ async def prediction_fill_actuals(
             "give at least one actual figure", field="actual_roas", rule="at_least_one"
         )
     row = await rawsql.fetchrow(
-        rawsql.engine_of(Prediction), _FILL_ACTUALS, prediction_id, *actuals
+        rawsql.engine_of(Prediction),
+        _FILL_ACTUALS,
+        prediction_id,
+        *actuals,
+        record_class=PredictionRecord,
     )
     if row is None:
         raise PredictionNotFoundError(
             f"prediction {prediction_id} not found", field="prediction_id", rule="exists"
         )
-    return prediction_from_row(row)
+    return row

@@ -9,49 +9,46 @@ index named next to it.
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
-
-import asyncpg
 
 from apps.core import rawsql
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
+from apps.core.records import Column, EnumColumn, JsonColumn, Row
 from apps.core.validation import one_of
 from apps.users.errors import ApiKeyNotFoundError, UserNotFoundError
 from apps.users.tables import ApiKey, Role, User
 
 
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A user as services return it; the password hash never leaves the database layer."""
+class UserRecord(Row):
+    """A user as reads return it; the password hash never leaves the database layer."""
 
-    id: uuid.UUID
-    email: str
-    name: str
-    role: Role
-    settings: dict[str, Any]
-    has_password: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    deleted_at: datetime.datetime | None
+    __slots__ = ()
+    id = Column[uuid.UUID]()
+    email = Column[str]()
+    name = Column[str]()
+    role = EnumColumn(Role)
+    settings = JsonColumn()
+    has_password = Column[bool]()
+    created_at = Column[datetime.datetime]()
+    updated_at = Column[datetime.datetime]()
+    deleted_at = Column[datetime.datetime | None]()
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
+class ApiKeyRecord(Row):
     """An API key as its owner may see it: the display prefix, never the key or its hash."""
 
-    id: uuid.UUID
-    user_id: uuid.UUID
-    name: str
-    prefix: str
-    scopes: list[str]
-    last_used_at: datetime.datetime | None
-    expires_at: datetime.datetime | None
-    revoked_at: datetime.datetime | None
-    created_at: datetime.datetime
+    __slots__ = ()
+    id = Column[uuid.UUID]()
+    user_id = Column[uuid.UUID]()
+    name = Column[str]()
+    prefix = Column[str]()
+    scopes = Column[list[str]]()
+    last_used_at = Column[datetime.datetime | None]()
+    expires_at = Column[datetime.datetime | None]()
+    revoked_at = Column[datetime.datetime | None]()
+    created_at = Column[datetime.datetime]()
 
 
 USER_COLUMNS = (
@@ -61,26 +58,6 @@ USER_COLUMNS = (
 API_KEY_COLUMNS = (
     "id, user_id, name, prefix, scopes, last_used_at, expires_at, revoked_at, created_at"
 )
-
-
-def user_from_row(row: asyncpg.Record) -> UserRecord:
-    """A :class:`UserRecord` from a row selected with :data:`USER_COLUMNS`."""
-    return UserRecord(
-        id=row[0],
-        email=row[1],
-        name=row[2],
-        role=Role(row[3]),
-        settings=json.loads(row[4]),
-        has_password=row[5],
-        created_at=row[6],
-        updated_at=row[7],
-        deleted_at=row[8],
-    )
-
-
-def api_key_from_row(row: asyncpg.Record) -> ApiKeyRecord:
-    """An :class:`ApiKeyRecord` from a row selected with :data:`API_KEY_COLUMNS`."""
-    return ApiKeyRecord(*row)
 
 
 def normalize_email(email: str) -> str:
@@ -97,18 +74,20 @@ _USER_BY_EMAIL = f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND 
 async def user_get(*, user_id: uuid.UUID, include_deleted: bool = False) -> UserRecord:
     """The user with this id; UserNotFoundError when absent (or soft-deleted, by default)."""
     sql = _USER_BY_ID_ANY if include_deleted else _USER_BY_ID
-    row = await rawsql.fetchrow(rawsql.engine_of(User), sql, user_id)
+    row = await rawsql.fetchrow(rawsql.engine_of(User), sql, user_id, record_class=UserRecord)
     if row is None:
         raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
-    return user_from_row(row)
+    return row
 
 
 async def user_get_by_email(*, email: str) -> UserRecord:
     """The live user with this email, compared case-insensitively; UserNotFoundError if none."""
-    row = await rawsql.fetchrow(rawsql.engine_of(User), _USER_BY_EMAIL, normalize_email(email))
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(User), _USER_BY_EMAIL, normalize_email(email), record_class=UserRecord
+    )
     if row is None:
         raise UserNotFoundError("no user has this email", field="email", rule="exists")
-    return user_from_row(row)
+    return row
 
 
 def _user_list_sql(*, include_deleted: bool, after: bool) -> str:
@@ -147,9 +126,9 @@ async def user_list(
     if cursor is not None:
         args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
     sql = _USER_LIST_SQL[(include_deleted, cursor is not None)]
-    rows = await rawsql.fetch(rawsql.engine_of(User), sql, *args)
+    rows = await rawsql.fetch(rawsql.engine_of(User), sql, *args, record_class=UserRecord)
     return keyset_page(
-        [user_from_row(row) for row in rows],
+        rows,
         limit=size,
         list_name=list_name,
         key=lambda user: (user.created_at, user.id),
@@ -166,10 +145,12 @@ _API_KEY_BY_ID = (
 
 async def api_key_get(*, key_id: uuid.UUID) -> ApiKeyRecord:
     """The API key with this id (display data only); ApiKeyNotFoundError when absent."""
-    row = await rawsql.fetchrow(rawsql.engine_of(ApiKey), _API_KEY_BY_ID, key_id)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(ApiKey), _API_KEY_BY_ID, key_id, record_class=ApiKeyRecord
+    )
     if row is None:
         raise ApiKeyNotFoundError(f"API key {key_id} not found", field="key_id", rule="exists")
-    return api_key_from_row(row)
+    return row
 
 
 def _api_key_list_sql(*, include_revoked: bool, after: bool) -> str:
@@ -209,9 +190,9 @@ async def api_key_list(
     if cursor is not None:
         args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
     sql = _API_KEY_LIST_SQL[(include_revoked, cursor is not None)]
-    rows = await rawsql.fetch(rawsql.engine_of(ApiKey), sql, *args)
+    rows = await rawsql.fetch(rawsql.engine_of(ApiKey), sql, *args, record_class=ApiKeyRecord)
     return keyset_page(
-        [api_key_from_row(row) for row in rows],
+        rows,
         limit=size,
         list_name=list_name,
         key=lambda key: (key.created_at, key.id),

@@ -40,9 +40,7 @@ from apps.users.selectors import (
     USER_COLUMNS,
     ApiKeyRecord,
     UserRecord,
-    api_key_from_row,
     normalize_email,
-    user_from_row,
     user_get,
 )
 from apps.users.tables import ApiKey, Role, User
@@ -148,11 +146,12 @@ async def user_create(
             role.value,
             password_hash,
             settings_json,
+            record_class=UserRecord,
         )
     except ConflictError as error:
         raise _email_conflict(error) from error
     assert row is not None
-    return user_from_row(row)
+    return row
 
 
 # None leaves a column as it is: none of these columns may be NULL.
@@ -192,12 +191,13 @@ async def user_update(
             new_name,
             new_role,
             new_settings,
+            record_class=UserRecord,
         )
     except ConflictError as error:
         raise _email_conflict(error) from error
     if row is None:
         raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
-    return user_from_row(row)
+    return row
 
 
 _SET_PASSWORD = (
@@ -216,9 +216,8 @@ async def user_set_password(*, user_id: uuid.UUID, password: str | None) -> None
         raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
 
 
-_USER_WITH_HASH = (
-    f"SELECT {USER_COLUMNS}, password_hash FROM users "
-    "WHERE lower(email) = $1 AND deleted_at IS NULL"
+_PASSWORD_HASH = (
+    "SELECT id, password_hash FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
 )
 
 
@@ -230,17 +229,16 @@ async def user_check_password(*, email: str, password: str) -> UserRecord:
     upgraded on success.
     """
     engine = rawsql.engine_of(User)
-    row = await rawsql.fetchrow(engine, _USER_WITH_HASH, normalize_email(email))
-    stored = row[-1] if row is not None else None
+    row = await rawsql.fetchrow(engine, _PASSWORD_HASH, normalize_email(email))
+    stored = row["password_hash"] if row is not None else None
     candidate = stored if stored is not None else _dummy_hash()
     matches = await asyncio.to_thread(_verify_password, candidate, password)
     if row is None or stored is None or not matches:
         raise InvalidCredentialsError("email or password is wrong", field="password")
-    user = user_from_row(row)
     if _hasher.check_needs_rehash(stored):
         new_hash = await asyncio.to_thread(_hasher.hash, password)
-        await rawsql.fetchval(engine, _SET_PASSWORD, user.id, new_hash)
-    return user
+        await rawsql.fetchval(engine, _SET_PASSWORD, row["id"], new_hash)
+    return await user_get(user_id=row["id"])
 
 
 async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
@@ -355,18 +353,29 @@ async def api_key_issue(
         hash_api_key(key),
         scope_list,
         expires_at,
+        record_class=ApiKeyRecord,
     )
     if row is None:
         raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
-    return IssuedApiKey(key=key, record=api_key_from_row(row))
+    return IssuedApiKey(key=key, record=row)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyPrincipal:
+    """Who a verified API key speaks for, and with which scopes."""
+
+    key_id: uuid.UUID
+    user_id: uuid.UUID
+    scopes: list[str]
+    expires_at: datetime.datetime | None
+    last_used_at: datetime.datetime | None
 
 
 # One statement: an equality lookup on the unique index of key_hash (found), and an UPDATE of
 # that one row by primary key when last_used_at is older than the resolution (touched).
-_VERIFY_API_KEY = f"""
+_VERIFY_API_KEY = """
 WITH found AS (
-    SELECT {", ".join("k." + column.strip() for column in API_KEY_COLUMNS.split(","))},
-           k.key_hash
+    SELECT k.id, k.user_id, k.scopes, k.expires_at, k.last_used_at, k.key_hash
     FROM api_keys k JOIN users u ON u.id = k.user_id
     WHERE k.key_hash = $1 AND k.revoked_at IS NULL
       AND (k.expires_at IS NULL OR k.expires_at > now()) AND u.deleted_at IS NULL
@@ -376,18 +385,19 @@ WITH found AS (
       AND (found.last_used_at IS NULL OR found.last_used_at < now() - $2::interval)
     RETURNING api_keys.last_used_at
 )
-SELECT found.id, found.user_id, found.name, found.prefix, found.scopes,
-       COALESCE((SELECT last_used_at FROM touched), found.last_used_at),
-       found.expires_at, found.revoked_at, found.created_at, found.key_hash
+SELECT found.id, found.user_id, found.scopes, found.expires_at,
+       COALESCE((SELECT last_used_at FROM touched), found.last_used_at) AS last_used_at,
+       found.key_hash
 FROM found
 """
 
 
-async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> ApiKeyRecord:
-    """The live key matching ``key``, its last use recorded; InvalidApiKeyError when the key
-    is unknown, revoked, expired or its user soft-deleted (the error does not say which).
+async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> ApiKeyPrincipal:
+    """The user and scopes of the live key matching ``key``, its last use recorded.
 
-    ApiKeyScopeError when the key lacks one of ``required_scopes``.
+    InvalidApiKeyError when the key is unknown, revoked, expired or its user soft-deleted
+    (the error does not say which); ApiKeyScopeError when the key lacks one of
+    ``required_scopes``.
     """
     presented = hash_api_key(key)
     row = await rawsql.fetchrow(
@@ -395,17 +405,19 @@ async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> Ap
     )
     # The index lookup already matched the hash; comparing the digests again, in constant
     # time, keeps the decision itself free of early exits.
-    if row is None or not hmac.compare_digest(row[-1], presented):
+    if row is None or not hmac.compare_digest(row[5], presented):
         raise InvalidApiKeyError("the API key is not valid", field="api_key", rule="valid")
-    record = ApiKeyRecord(*row[:-1])
-    missing = set(required_scopes) - set(record.scopes)
+    principal = ApiKeyPrincipal(
+        key_id=row[0], user_id=row[1], scopes=row[2], expires_at=row[3], last_used_at=row[4]
+    )
+    missing = set(required_scopes) - set(principal.scopes)
     if missing:
         raise ApiKeyScopeError(
             f"the API key lacks the scopes {', '.join(sorted(missing))}",
             field="scopes",
             rule="required_scope",
         )
-    return record
+    return principal
 
 
 _REVOKE_API_KEY = (
@@ -419,14 +431,17 @@ _REVOKE_API_KEY = (
 async def api_key_revoke(*, key_id: uuid.UUID, user_id: uuid.UUID | None = None) -> ApiKeyRecord:
     """Revoke a key for good (revoking it again changes nothing); with ``user_id``, only if
     that user owns it. Raises ApiKeyNotFoundError."""
-    row = await rawsql.fetchrow(rawsql.engine_of(ApiKey), _REVOKE_API_KEY, key_id, user_id)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(ApiKey), _REVOKE_API_KEY, key_id, user_id, record_class=ApiKeyRecord
+    )
     if row is None:
         raise ApiKeyNotFoundError(f"API key {key_id} not found", field="key_id", rule="exists")
-    return api_key_from_row(row)
+    return row
 
 
 __all__ = [
     "API_KEY_PREFIX",
+    "ApiKeyPrincipal",
     "IssuedApiKey",
     "api_key_issue",
     "api_key_revoke",

@@ -273,7 +273,7 @@ async def test_asset_get_with_clips_sends_three_queries_whatever_the_clip_count(
     # then three queries brought everything, the deleted clip left out
     assert len(queries) == 3
     assert nested.asset.id == asset.id
-    assert [clip.id for clip in nested.clips] == ids[:-1]
+    assert [entry.clip.id for entry in nested.clips] == ids[:-1]
     assert all(
         sorted(p.model_version for p in clip.predictions) == ["v1", "v2"] for clip in nested.clips
     )

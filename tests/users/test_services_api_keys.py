@@ -105,10 +105,10 @@ async def test_api_key_verify_accepts_the_key_and_records_its_use(owner: UserRec
     # when it is verified with a scope it has
     verified = await services.api_key_verify(key=issued.key, required_scopes=["media:read"])
     # then the key's record comes back with last_used_at set, in the row as well
-    assert verified.id == issued.record.id
+    assert verified.key_id == issued.record.id
     assert verified.user_id == owner.id
     assert verified.last_used_at is not None
-    stored = await ApiKey.select(ApiKey.last_used_at).where(ApiKey.id == verified.id).first()
+    stored = await ApiKey.select(ApiKey.last_used_at).where(ApiKey.id == verified.key_id).first()
     assert stored == {"last_used_at": verified.last_used_at}
 
 
@@ -164,7 +164,7 @@ async def test_api_key_verify_refuses_the_keys_of_a_deleted_user(owner: UserReco
     with pytest.raises(InvalidApiKeyError):
         await services.api_key_verify(key=issued.key)
     await services.user_restore(user_id=owner.id)
-    assert (await services.api_key_verify(key=issued.key)).id == issued.record.id
+    assert (await services.api_key_verify(key=issued.key)).key_id == issued.record.id
 
 
 async def test_api_key_verify_refuses_a_key_without_a_required_scope(owner: UserRecord) -> None:
