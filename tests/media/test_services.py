@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
@@ -15,7 +18,11 @@ from apps.media.tables import Asset, AssetStatus
 from apps.users import services as user_services
 from apps.users.errors import UserNotFoundError
 from apps.users.selectors import UserRecord
+from apps.users.tables import User
+from piccolo_conf import DB
 from tests.conftest import savepoint
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -249,3 +256,40 @@ async def test_asset_soft_delete_restore_and_purge(owner: UserRecord) -> None:
     await Asset.update({Asset.deleted_at: long_ago}).where(Asset.id == dropped.id)
     assert await services.asset_purge(older_than=datetime.timedelta(days=30)) == 1
     assert {row["id"] for row in await Asset.select(Asset.id)} == {kept.id}
+
+
+async def _committed(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` outside the test's rolled-back transaction (its writes commit)."""
+
+    async def run() -> T:
+        DB.current_transaction.set(None)  # this task's copy of the context only
+        return await work()
+
+    return await asyncio.create_task(run())
+
+
+async def test_asset_transition_lets_exactly_one_of_many_racing_workers_win() -> None:
+    # given a committed PENDING asset (other connections must see it)
+    async def register() -> AssetRecord:
+        racer = await user_services.user_create(email="race@example.com", name="Race")
+        return await _register(racer, "race")
+
+    asset = await _committed(register)
+    try:
+        # when 8 workers claim it at once, each on its own connection
+        async def claim() -> bool:
+            try:
+                await services.asset_transition(
+                    asset_id=asset.id, status="PROCESSING", expected_status="PENDING"
+                )
+            except InvalidAssetTransitionError:
+                return False
+            return True
+
+        outcomes = await asyncio.gather(*(_committed(claim) for _ in range(8)))
+        # then exactly one wins and the asset is PROCESSING
+        assert sorted(outcomes) == [False] * 7 + [True]
+        current = await _committed(lambda: selectors.asset_get(asset_id=asset.id))
+        assert current.status is AssetStatus.PROCESSING
+    finally:
+        await _committed(lambda: User.delete().where(User.id == asset.user_id))
