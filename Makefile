@@ -52,6 +52,11 @@ stop: install
 clean:
 	rm -rf $(VENV) build *.egg-info
 
+## make bench-ads: the ads services and selectors against the same SQL on raw asyncpg.
+.PHONY: bench-ads
+bench-ads: install-dev
+	$(BIN)/python -m bench.services_ads
+
 ## make bench-services: users/media services vs the same SQL on raw asyncpg (a throwaway server).
 bench-services: install
-	$(BIN)/python bench/services_users_media.py
+	$(BIN)/python -m bench.services_users_media

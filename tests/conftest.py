@@ -11,6 +11,7 @@ tables to the engine of ``piccolo_conf`` on first use.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -34,6 +35,9 @@ TEST_DATABASE = "gatewaydb_test"
 # A short path: the server's unix socket path must stay under 107 bytes.
 _WORK_DIR = Path(tempfile.mkdtemp(prefix="gwdb-"))
 _DATA_DIR = _WORK_DIR / "pg"
+# Registered before the server starts, so it runs after the server's own exit hook (which
+# stops it): even a run that fails while collecting leaves nothing behind.
+atexit.register(shutil.rmtree, _WORK_DIR, True)
 SERVER_URL = start_embedded_server(_DATA_DIR, database="postgres", cleanup="delete")
 
 
@@ -44,7 +48,7 @@ def database_url(name: str) -> str:
 
 def run_piccolo(*args: str, url: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the real ``piccolo`` CLI against ``url``."""
-    env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENV": "test"}
+    env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENVIRONMENT": "test"}
     result = subprocess.run(
         [sys.executable, "-m", "piccolo.main", *args],
         cwd=PROJECT_ROOT,
@@ -81,7 +85,7 @@ def _prepare_databases() -> None:
 
 _prepare_databases()
 os.environ["DATABASE_URL"] = database_url(TEST_DATABASE)
-os.environ["GATEWAYDB_ENV"] = "test"
+os.environ["GATEWAYDB_ENVIRONMENT"] = "test"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

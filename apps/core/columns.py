@@ -10,8 +10,12 @@ from piccolo.columns.base import Column
 class Vector(Column):
     """A pgvector ``vector(n)`` column (needs the ``vector`` extension).
 
-    Values are lists of floats (or ``pgvector.Vector``); the database refuses a vector of
-    another length. Auto-migrations serialise it like any column, with its dimensions.
+    Write values as ``pgvector.Vector`` (or a numpy array): the codec registered by
+    ``apps.core.engine.init_connection`` sends them in binary. A plain list also works in raw
+    SQL, but Piccolo's query builder converts lists item by item and warns past 100 items.
+    Reads return ``pgvector.Vector``.
+    The database refuses a vector of another length. Auto-migrations serialise it like any
+    column, with its dimensions.
     """
 
     value_type = list

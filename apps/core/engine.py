@@ -64,11 +64,19 @@ class GatewayEngine(PostgresEngine):
         pool_timeout: float | None = 10.0,
         log_queries: bool = False,
     ) -> None:
-        super().__init__(config=url.asyncpg_arguments(), log_queries=log_queries)
         self.url = url
         self.pool_min_size = min(pool_min_size, pool_max_size)
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
+        super().__init__(config=url.asyncpg_arguments(), log_queries=log_queries)
+
+    async def check_version(self) -> None:
+        """Piccolo connects while the engine is built, to warn about old servers; this engine
+        does not touch the network until it is used (importing piccolo_conf stays cheap and
+        an unreachable server is reported by the first query, as a typed error)."""
+
+    async def prep_database(self) -> None:
+        """Extensions are created by migrations, not when the engine is built."""
 
     def _unavailable(self, error: BaseException) -> DatabaseUnavailableError:
         reason = str(error) or type(error).__name__
@@ -103,7 +111,10 @@ class GatewayEngine(PostgresEngine):
         if self.pool is None:
             return await self.get_new_connection()
         try:
-            return await self.pool.acquire(timeout=self.pool_timeout)
+            # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
+            # latter with wait_for, a task per acquire (about 30 us on every query).
+            async with asyncio.timeout(self.pool_timeout):
+                return await self.pool.acquire()
         except TimeoutError:
             raise PoolTimeoutError(
                 f"no database connection became free within {self.pool_timeout:g} s "

@@ -48,11 +48,7 @@ async def connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection
         return
     pool = engine.pool
     async with translate_errors():
-        if pool is not None and pool.get_idle_size() > 0:
-            # A connection is free, so acquiring cannot wait for one: skip the pool timeout,
-            # which costs an extra task per query on Python 3.11 (asyncio.wait_for).
-            conn = await pool.acquire()
-        elif isinstance(engine, GatewayEngine):
+        if isinstance(engine, GatewayEngine):
             conn = await engine.acquire_connection()
         elif pool is not None:  # pragma: no cover - the project always uses GatewayEngine
             conn = await pool.acquire()

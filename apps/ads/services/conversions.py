@@ -1,0 +1,140 @@
+"""Idempotent batch ingestion of conversions, attributed to campaigns and clips."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Final
+
+from apps.ads import validation as check
+from apps.ads._db import connection, transaction
+from apps.ads.errors import AdsValidationError
+from apps.ads.records import ConversionInput, IngestResult
+from apps.ads.services._common import dumps, json_object
+from apps.ads.tables import ConversionSource
+
+# Batches larger than this go through COPY into a temporary table; smaller ones are sent
+# as arrays in one INSERT ... SELECT FROM unnest(...).
+COPY_THRESHOLD: Final = 1000
+
+_CONVERSION_COLUMNS = (
+    "source, external_id, value, currency, campaign_id, attributed_clip_id, "
+    "attributed_ad_id, timestamp, metadata"
+)
+_CONVERSION_INSERT_ARRAYS = f"""
+INSERT INTO conversions ({_CONVERSION_COLUMNS})
+SELECT $1::text, x.external_id, x.value, x.currency, x.campaign_id, x.clip_id, x.ad_id,
+       COALESCE(x.ts, now()), x.metadata::jsonb
+FROM unnest($2::text[], $3::numeric[], $4::text[], $5::uuid[], $6::uuid[], $7::text[],
+            $8::timestamptz[], $9::text[])
+     AS x(external_id, value, currency, campaign_id, clip_id, ad_id, ts, metadata)
+ORDER BY x.external_id
+ON CONFLICT (external_id) DO NOTHING
+RETURNING external_id, campaign_id
+"""
+_INCOMING_TABLE = "ads_conversions_incoming"
+_INCOMING_CREATE = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING_TABLE} (
+    external_id text, value numeric, currency text, campaign_id uuid, clip_id uuid,
+    ad_id text, ts timestamptz, metadata jsonb
+) ON COMMIT DELETE ROWS
+"""
+_CONVERSION_INSERT_COPIED = f"""
+INSERT INTO conversions ({_CONVERSION_COLUMNS})
+SELECT $1::text, x.external_id, x.value, x.currency, x.campaign_id, x.clip_id, x.ad_id,
+       COALESCE(x.ts, now()), x.metadata
+FROM {_INCOMING_TABLE} x
+ORDER BY x.external_id
+ON CONFLICT (external_id) DO NOTHING
+RETURNING external_id, campaign_id
+"""
+_BUMP_CONVERSIONS = (
+    "UPDATE campaigns SET total_conversions = total_conversions + $2::bigint WHERE id = $1"
+)
+
+
+def _conversion(index: int, item: Any) -> ConversionInput:
+    if not isinstance(item, ConversionInput):
+        raise AdsValidationError(
+            f"conversions[{index}] must be a ConversionInput",
+            field=f"conversions[{index}]",
+            rule="type",
+        )
+    where = f"conversions[{index}]"
+    check.text(item.external_id, field=f"{where}.external_id")
+    check.money(item.value, field=f"{where}.value")
+    check.currency(item.currency, field=f"{where}.currency")
+    check.aware(item.timestamp, field=f"{where}.timestamp")
+    json_object(item.metadata, field=f"{where}.metadata")
+    return item
+
+
+async def conversion_ingest_batch(
+    *, source: ConversionSource, conversions: Sequence[ConversionInput]
+) -> IngestResult:
+    """Store a batch of reported conversions idempotently, in one transaction.
+
+    A conversion whose ``external_id`` is already stored (or appears earlier in the same
+    batch) is skipped: re-delivering a batch changes nothing, and concurrent deliveries of
+    the same conversion store and count it once (the unique index on external_id decides).
+    Each new conversion adds 1 to its campaign's ``total_conversions``; its ``value`` is
+    revenue, summed by :func:`apps.ads.selectors.campaign_rollup`, not a campaign total.
+    Rows are inserted, and campaigns updated, in key order so that concurrent batches
+    cannot deadlock. An unknown campaign or clip fails the whole batch (NotFoundError
+    naming ``campaign_id`` or ``attributed_clip_id``): nothing is half written.
+    """
+    try:
+        source_value = ConversionSource(source).value
+    except ValueError:
+        raise AdsValidationError(
+            f"source must be one of {', '.join(ConversionSource)}", field="source", rule="choices"
+        ) from None
+    items = sorted(
+        (_conversion(i, item) for i, item in enumerate(conversions)),
+        key=lambda item: item.external_id,
+    )
+    if not items:
+        return IngestResult(received=0, inserted=0, duplicates=0, new_external_ids=())
+    async with transaction(), connection() as conn:
+        if len(items) > COPY_THRESHOLD:
+            await conn.execute(_INCOMING_CREATE)
+            await conn.execute(f"TRUNCATE {_INCOMING_TABLE}")
+            await conn.copy_records_to_table(
+                _INCOMING_TABLE,
+                records=[
+                    (
+                        c.external_id,
+                        c.value,
+                        c.currency,
+                        c.campaign_id,
+                        c.attributed_clip_id,
+                        c.attributed_ad_id,
+                        c.timestamp,
+                        dumps(c.metadata),
+                    )
+                    for c in items
+                ],
+            )
+            rows = await conn.fetch(_CONVERSION_INSERT_COPIED, source_value)
+        else:
+            rows = await conn.fetch(
+                _CONVERSION_INSERT_ARRAYS,
+                source_value,
+                [c.external_id for c in items],
+                [c.value for c in items],
+                [c.currency for c in items],
+                [c.campaign_id for c in items],
+                [c.attributed_clip_id for c in items],
+                [c.attributed_ad_id for c in items],
+                [c.timestamp for c in items],
+                [dumps(c.metadata) for c in items],
+            )
+        per_campaign = Counter(row["campaign_id"] for row in rows if row["campaign_id"])
+        if per_campaign:
+            await conn.executemany(_BUMP_CONVERSIONS, sorted(per_campaign.items()))
+    return IngestResult(
+        received=len(items),
+        inserted=len(rows),
+        duplicates=len(items) - len(rows),
+        new_external_ids=tuple(row["external_id"] for row in rows),
+    )
