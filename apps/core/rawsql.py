@@ -21,8 +21,9 @@ import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
-from apps.core.db_errors import translate_errors
+from apps.core.db_errors import translate
 from apps.core.engine import GatewayEngine
+from apps.core.errors import DatabaseUnavailableError, GatewayError, ValidationError
 
 R = TypeVar("R")
 
@@ -35,6 +36,21 @@ def engine_of(table: type[Table]) -> PostgresEngine:
     return engine
 
 
+async def _acquire(engine: PostgresEngine) -> asyncpg.Connection:
+    if isinstance(engine, GatewayEngine):
+        return await engine.acquire_connection()
+    if engine.pool is not None:  # pragma: no cover - the project always uses GatewayEngine
+        return await engine.pool.acquire()
+    return await engine.get_new_connection()  # pragma: no cover
+
+
+async def _release(engine: PostgresEngine, conn: asyncpg.Connection) -> None:
+    if engine.pool is not None:
+        await engine.pool.release(conn)
+    else:
+        await conn.close()
+
+
 @asynccontextmanager
 async def connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection]:
     """The current transaction's connection, or a pooled one for the duration of the block.
@@ -42,25 +58,23 @@ async def connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection
     Several statements in one block share one connection (one acquire, one release).
     """
     transaction = engine.current_transaction.get()
-    if transaction is not None:
-        async with translate_errors():
+    try:
+        if transaction is not None:
             yield transaction.connection
-        return
-    pool = engine.pool
-    async with translate_errors():
-        if isinstance(engine, GatewayEngine):
-            conn = await engine.acquire_connection()
-        elif pool is not None:  # pragma: no cover - the project always uses GatewayEngine
-            conn = await pool.acquire()
-        else:  # pragma: no cover
-            conn = await engine.get_new_connection()
+            return
+        conn = await _acquire(engine)
         try:
             yield conn
         finally:
-            if pool is not None:
-                await pool.release(conn)
-            else:
-                await conn.close()
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
+
+
+# fetch, fetchrow and fetchval are the hot path of every selector: written out straight
+# (no generator-based context managers) because each layer costs a few microseconds.
 
 
 @overload
@@ -75,9 +89,23 @@ async def fetch(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
 ) -> list[Any]:
     """All rows of ``sql`` (as ``record_class``, a :class:`apps.core.records.Row`, if given)."""
-    async with connection(engine) as conn:
-        rows: list[Any] = await conn.fetch(sql, *args, record_class=record_class)
-    return rows
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            rows: list[Any] = await transaction.connection.fetch(
+                sql, *args, record_class=record_class
+            )
+            return rows
+        conn = await _acquire(engine)
+        try:
+            rows = await conn.fetch(sql, *args, record_class=record_class)
+            return rows
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
 
 
 @overload
@@ -94,11 +122,41 @@ async def fetchrow(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
 ) -> Any:
     """The first row of ``sql``, or None."""
-    async with connection(engine) as conn:
-        return await conn.fetchrow(sql, *args, record_class=record_class)
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            return await transaction.connection.fetchrow(sql, *args, record_class=record_class)
+        conn = await _acquire(engine)
+        try:
+            return await conn.fetchrow(sql, *args, record_class=record_class)
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
 
 
 async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
     """The first column of the first row of ``sql``, or None."""
-    async with connection(engine) as conn:
-        return await conn.fetchval(sql, *args)
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            return await transaction.connection.fetchval(sql, *args)
+        conn = await _acquire(engine)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
+
+
+def _interface_error(error: asyncpg.InterfaceError) -> GatewayError:
+    # asyncpg's client-side DataError (an argument it cannot encode) is an InterfaceError
+    # too, but a caller's mistake rather than a broken connection.
+    if isinstance(error, ValueError):
+        return ValidationError(f"invalid argument: {error}", rule="type")
+    return DatabaseUnavailableError(f"the database connection failed: {error}")

@@ -6,9 +6,11 @@ first gives a clearer message and saves a round trip.
 from __future__ import annotations
 
 import datetime
+import json
 import math
+from collections.abc import Mapping
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from apps.core.errors import ValidationError
 
@@ -61,3 +63,17 @@ def aware(value: datetime.datetime | None, *, field: str) -> datetime.datetime |
     if value is not None and value.tzinfo is None:
         raise ValidationError(f"{field} must carry a timezone", field=field, rule="timezone_aware")
     return value
+
+
+def json_object(value: Mapping[str, Any] | None, *, field: str) -> str:
+    """``value`` (None = empty) as the JSON text of an object, for a ``$n::jsonb`` parameter."""
+    if value is None:
+        return "{}"
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{field} must be a JSON object", field=field, rule="json")
+    try:
+        return json.dumps(dict(value), allow_nan=False)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"{field} must hold JSON values only", field=field, rule="json"
+        ) from None

@@ -24,7 +24,6 @@ processing_error is required when moving to FAILED and cleared by every other tr
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 from apps.core import rawsql
 from apps.core.errors import ConflictError, NotFoundError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import at_least, finite, not_blank, one_of
+from apps.core.validation import at_least, finite, json_object, not_blank, one_of
 from apps.media.errors import (
     AssetNotFoundError,
     ClipNotFoundError,
@@ -65,19 +64,6 @@ ASSET_TRANSITIONS: Mapping[AssetStatus, frozenset[AssetStatus]] = {
 _GCS_URL = re.compile(r"gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<path>.+)")
 _MIME_TYPE = re.compile(r"[a-z]+/[a-zA-Z0-9][a-zA-Z0-9.+_-]*")
 _TEXT_MAX = 1024
-
-
-def _json_object(value: Mapping[str, Any] | None, *, field: str) -> str:
-    if value is None:
-        return "{}"
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{field} must be a JSON object", field=field, rule="json")
-    try:
-        return json.dumps(dict(value), allow_nan=False)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            f"{field} must hold JSON values only", field=field, rule="json"
-        ) from None
 
 
 def _optional_text(value: str | None, *, field: str) -> str | None:
@@ -145,7 +131,7 @@ async def asset_register(
         at_least(height, 0, field="height"),
         at_least(bitrate, 0, field="bitrate"),
         _optional_text(codec, field="codec"),
-        _json_object(metadata, field="metadata"),
+        json_object(metadata, field="metadata"),
     )
     try:
         row = await rawsql.fetchrow(
@@ -313,7 +299,7 @@ SELECT count(*) FROM inserted
 """
 
 
-def clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[Any]]]:
+def _clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[Any]]]:
     """New ids and the checked values of ``clips``, one list per column of the insert."""
     columns: list[list[Any]] = [[] for _ in range(15)]
     ids: list[uuid.UUID] = []
@@ -338,7 +324,7 @@ def clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[A
             end,
             _optional_text(clip.clip_url, field=f"{where}.clip_url"),
             _optional_text(clip.thumbnail_url, field=f"{where}.thumbnail_url"),
-            _json_object(clip.features, field=f"{where}.features"),
+            json_object(clip.features, field=f"{where}.features"),
             at_least(clip.face_count, 0, field=f"{where}.face_count"),
             bool(clip.has_text),
             bool(clip.has_speech),
@@ -348,7 +334,7 @@ def clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[A
             finite(clip.engagement_score, field=f"{where}.engagement_score"),
             finite(clip.brand_safety_score, field=f"{where}.brand_safety_score"),
             one_of(ClipStatus, clip.status, field=f"{where}.status").value,
-            _json_object(clip.metadata, field=f"{where}.metadata"),
+            json_object(clip.metadata, field=f"{where}.metadata"),
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -366,7 +352,7 @@ async def clip_bulk_create(*, asset_id: uuid.UUID, clips: Sequence[NewClip]) -> 
         )
     if not clips:
         return []
-    ids, columns = clip_columns(clips)
+    ids, columns = _clip_columns(clips)
     inserted = await rawsql.fetchval(
         rawsql.engine_of(Clip), _BULK_INSERT_CLIPS, asset_id, ids, *columns
     )
@@ -493,8 +479,8 @@ async def prediction_record(
         not_blank(model_type, field="model_type", max_length=100),
         *predicted,
         confidence,
-        _json_object(features, field="features"),
-        _json_object(metadata, field="metadata"),
+        json_object(features, field="features"),
+        json_object(metadata, field="metadata"),
         record_class=PredictionRecord,
     )
     if row is None:

@@ -11,7 +11,6 @@ import asyncio
 import datetime
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import uuid
@@ -26,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from apps.core import rawsql
 from apps.core.errors import ConflictError, NotFoundError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import aware, not_blank, one_of
+from apps.core.validation import aware, json_object, not_blank, one_of
 from apps.users.errors import (
     ApiKeyNotFoundError,
     ApiKeyScopeError,
@@ -64,17 +63,6 @@ def _valid_email(email: str) -> str:
             "email must look like name@domain.tld", field="email", rule="email_format"
         )
     return normalized
-
-
-def _settings_json(settings: Mapping[str, Any]) -> str:
-    if not isinstance(settings, Mapping):
-        raise ValidationError("settings must be a JSON object", field="settings", rule="json")
-    try:
-        return json.dumps(dict(settings), allow_nan=False)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            "settings must hold JSON values only", field="settings", rule="json"
-        ) from None
 
 
 def _check_password(password: str) -> str:
@@ -116,7 +104,7 @@ _INSERT_USER = (
 )
 
 
-def _email_conflict(error: ConflictError) -> EmailTakenError:
+def _email_conflict() -> EmailTakenError:
     return EmailTakenError("another user already has this email", field="email", rule="unique")
 
 
@@ -135,7 +123,7 @@ async def user_create(
     email = _valid_email(email)
     name = not_blank(name, field="name", max_length=NAME_MAX_LENGTH)
     role = one_of(Role, role, field="role")
-    settings_json = _settings_json(settings or {})
+    settings_json = json_object(settings, field="settings")
     password_hash = await _hash_password(password) if password is not None else None
     try:
         row = await rawsql.fetchrow(
@@ -149,7 +137,7 @@ async def user_create(
             record_class=UserRecord,
         )
     except ConflictError as error:
-        raise _email_conflict(error) from error
+        raise _email_conflict() from error
     assert row is not None
     return row
 
@@ -179,7 +167,7 @@ async def user_update(
         not_blank(name, field="name", max_length=NAME_MAX_LENGTH) if name is not None else None
     )
     new_role = one_of(Role, role, field="role").value if role is not None else None
-    new_settings = _settings_json(settings) if settings is not None else None
+    new_settings = json_object(settings, field="settings") if settings is not None else None
     if new_email is None and new_name is None and new_role is None and new_settings is None:
         return await user_get(user_id=user_id)
     try:
@@ -194,7 +182,7 @@ async def user_update(
             record_class=UserRecord,
         )
     except ConflictError as error:
-        raise _email_conflict(error) from error
+        raise _email_conflict() from error
     if row is None:
         raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
     return row

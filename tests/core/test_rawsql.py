@@ -90,3 +90,17 @@ async def test_cursor_after_refuses_values_of_the_wrong_shape() -> None:
         cursor_after(cursor, list_name="x", types=(datetime.datetime, uuid.UUID))
     # then it is refused as not fitting the list
     assert (caught.value.field, caught.value.rule) == ("cursor", "wrong_list")
+
+
+async def test_an_argument_asyncpg_cannot_encode_is_a_validation_error() -> None:
+    # given a query expecting a uuid
+    engine = rawsql.engine_of(User)
+    # when it gets text that is no uuid, through each entry point
+    # then each raises a ValidationError, not a connection error
+    with pytest.raises(ValidationError):
+        await rawsql.fetchrow(engine, "SELECT id FROM users WHERE id = $1", "not-a-uuid")
+    with pytest.raises(ValidationError):
+        await rawsql.fetchval(engine, "SELECT id FROM users WHERE id = $1", "not-a-uuid")
+    with pytest.raises(ValidationError):
+        async with rawsql.connection(engine) as conn:
+            await conn.fetch("SELECT id FROM users WHERE id = $1", "not-a-uuid")
