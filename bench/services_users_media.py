@@ -9,9 +9,11 @@ with one pooled connection (min = max = 1, asyncpg's default reset on release), 
 operation at a time. Before timing, both variants must return the same rows.
 
 Each round runs ``ours`` and ``raw`` ``--calls`` times each, in alternating order (ours
-first in even rounds, raw first in odd ones); the figure per variant is the median over the
-rounds of the time per call. ratio = throughput of ours / throughput of raw (1.00 = as fast
-as the driver; the goal is >= 0.67, i.e. at most 1.5x the time).
+first in even rounds, raw first in odd ones); short rounds keep both variants under the
+same load on a shared machine. The figure per variant is the median over the rounds of the
+mean time per call, plus the p95 of single calls. ratio = throughput of ours / throughput
+of raw = raw time / our time (1.00 = as fast as the driver; the goal is >= 0.67, i.e. at
+most 1.5x the time).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Result:
     name: str
     ours_us: float
     raw_us: float
+    ours_p95_us: float
+    raw_p95_us: float
 
     @property
     def ratio(self) -> float:
@@ -73,11 +77,14 @@ def _prepare_server() -> tuple[Path, str]:
     return work_dir, url
 
 
-async def _time_calls(function: Callable[[], Awaitable[Any]], calls: int) -> float:
-    start = time.perf_counter()
+async def _time_calls(function: Callable[[], Awaitable[Any]], calls: int) -> list[float]:
+    """Latency of each call, in microseconds."""
+    latencies = []
     for _ in range(calls):
+        start = time.perf_counter()
         await function()
-    return (time.perf_counter() - start) / calls * 1e6
+        latencies.append((time.perf_counter() - start) * 1e6)
+    return latencies
 
 
 async def _measure(
@@ -89,22 +96,34 @@ async def _measure(
     calls: int,
     after_each_round: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
-    for _ in range(max(3, calls // 5)):  # warm up: prepared statements, caches
+    for _ in range(max(3, calls)):  # warm up: prepared statements, caches
         await ours()
         await raw()
     if after_each_round is not None:
         await after_each_round()
-    ours_times: list[float] = []
-    raw_times: list[float] = []
+    means: dict[str, list[float]] = {"ours": [], "raw": []}
+    every: dict[str, list[float]] = {"ours": [], "raw": []}
     for round_number in range(rounds):
-        order = [(ours, ours_times), (raw, raw_times)]
+        order = [("ours", ours), ("raw", raw)]
         if round_number % 2:
             order.reverse()
-        for function, times in order:
-            times.append(await _time_calls(function, calls))
+        for variant, function in order:
+            latencies = await _time_calls(function, calls)
+            means[variant].append(statistics.fmean(latencies))
+            every[variant] += latencies
             if after_each_round is not None:
                 await after_each_round()
-    return Result(name, statistics.median(ours_times), statistics.median(raw_times))
+
+    def p95(values: list[float]) -> float:
+        return statistics.quantiles(values, n=20)[-1]
+
+    return Result(
+        name,
+        statistics.median(means["ours"]),
+        statistics.median(means["raw"]),
+        p95(every["ours"]),
+        p95(every["raw"]),
+    )
 
 
 async def main(rounds: int, calls: int) -> list[Result]:
@@ -310,15 +329,20 @@ async def main(rounds: int, calls: int) -> list[Result]:
             None,
             1,
         ),
-        (f"bulk insert {BULK_CLIPS} clips", ours_bulk, raw_bulk, clear_bulk, 20),
+        (f"bulk insert {BULK_CLIPS} clips", ours_bulk, raw_bulk, clear_bulk, 4),
     ):
-        per_round = max(1, calls // factor)
         result = await _measure(
-            name, ours, raw, rounds=rounds, calls=per_round, after_each_round=cleanup
+            name,
+            ours,
+            raw,
+            rounds=max(2, rounds // factor),
+            calls=calls,
+            after_each_round=cleanup,
         )
         results.append(result)
         print(
             f"{result.name:<45} ours {result.ours_us:9.1f} us   raw {result.raw_us:9.1f} us"
+            f"   p95 {result.ours_p95_us:9.1f} / {result.raw_p95_us:9.1f} us"
             f"   ratio {result.ratio:4.2f}",
             flush=True,
         )
@@ -330,8 +354,8 @@ async def main(rounds: int, calls: int) -> list[Result]:
 
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=15, help="alternating rounds (median)")
-    parser.add_argument("--calls", type=int, default=200, help="calls per variant per round")
+    parser.add_argument("--rounds", type=int, default=200, help="alternating rounds (median)")
+    parser.add_argument("--calls", type=int, default=10, help="calls per variant per round")
     args = parser.parse_args()
     work_dir, _ = _prepare_server()
     try:
@@ -340,11 +364,15 @@ def run() -> None:
         stop_embedded_server(work_dir / "pg")
         shutil.rmtree(work_dir, ignore_errors=True)
     print()
-    print("| operation | ours (us) | raw asyncpg (us) | ratio (ours/raw throughput) |")
-    print("|---|---:|---:|---:|")
-    for result in results:
+    print(
+        "| operation | ours median (us) | raw median (us) | ours p95 (us) | raw p95 (us) "
+        "| ratio (ours/raw throughput) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
         print(
-            f"| {result.name} | {result.ours_us:.0f} | {result.raw_us:.0f} | {result.ratio:.2f} |"
+            f"| {r.name} | {r.ours_us:.0f} | {r.raw_us:.0f} | {r.ours_p95_us:.0f} "
+            f"| {r.raw_p95_us:.0f} | {r.ratio:.2f} |"
         )
 
 

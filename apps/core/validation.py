@@ -71,6 +71,8 @@ def json_object(value: Mapping[str, Any] | None, *, field: str) -> str:
         return "{}"
     if not isinstance(value, Mapping):
         raise ValidationError(f"{field} must be a JSON object", field=field, rule="json")
+    if not value:
+        return "{}"
     try:
         return json.dumps(dict(value), allow_nan=False)
     except (TypeError, ValueError):

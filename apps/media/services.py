@@ -250,6 +250,8 @@ async def asset_purge(*, older_than: datetime.timedelta) -> int:
 # --- clips -------------------------------------------------------------------------------
 
 MAX_CLIPS_PER_BATCH = 10_000
+# A StrEnum member hashes as its value: one lookup accepts both (checked per clip, so cheap).
+_CLIP_STATUS_VALUES: dict[str, str] = {status.value: status.value for status in ClipStatus}
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +335,8 @@ def _clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[
             finite(clip.viral_score, field=f"{where}.viral_score"),
             finite(clip.engagement_score, field=f"{where}.engagement_score"),
             finite(clip.brand_safety_score, field=f"{where}.brand_safety_score"),
-            one_of(ClipStatus, clip.status, field=f"{where}.status").value,
+            _CLIP_STATUS_VALUES.get(clip.status)
+            or one_of(ClipStatus, clip.status, field=f"{where}.status").value,
             json_object(clip.metadata, field=f"{where}.metadata"),
         )
         for column, value in zip(columns, row, strict=True):
