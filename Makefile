@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev migrate lint typecheck check stop clean
+.PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift
 .PHONY: bench-services
 
 $(BIN)/python:
@@ -27,6 +27,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: embedded PostgreSQL (or DATABASE_URL), all migrations, then the web app.
 run: install migrate
+	$(BIN)/piccolo db seed --if-empty
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 
 migrate: install
@@ -44,6 +45,14 @@ typecheck: install-dev
 	$(BIN)/mypy .
 
 check: lint typecheck test
+
+## make squawk: the migration safety lint over the SQL of every migration (needs a database).
+squawk: install-dev
+	BIN=$(BIN) scripts/squawk.sh
+
+## make drift: fail when a table changed without a migration.
+drift: install
+	$(BIN)/piccolo db drift
 
 ## make stop: stop the embedded development server (its data stays in .data/postgres).
 stop: install

@@ -3,8 +3,13 @@
 from piccolo.conf.apps import AppRegistry
 
 from apps.core.engine import build_engine
+from apps.core.errors import GatewayError
 
-DB = build_engine()
+try:
+    DB = build_engine()
+except GatewayError as error:
+    # A bad DATABASE_URL or setting: one clear line for the CLI and the server, no traceback.
+    raise SystemExit(f"error: {error}") from None
 
 APP_REGISTRY = AppRegistry(
     apps=[
@@ -15,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "apps.media.piccolo_app",
         "apps.ads.piccolo_app",
         "apps.knowledge.piccolo_app",
+        "apps.db.piccolo_app",
     ]
 )

@@ -21,4 +21,6 @@ def sql_step(*statements: str) -> Callable[[], Awaitable[None]]:
         for statement in statements:
             await engine.run_ddl(statement)
 
+    # Read by `piccolo db sql` so the migration lint sees raw steps too.
+    setattr(run, "statements", statements)  # noqa: B010
     return run

@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     )
     connect_timeout: float = Field(default=5.0, ge=0, description="Seconds; 0 waits for ever.")
     log_queries: bool = False
+    deploy_lock_timeout: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds `piccolo db deploy` waits for another deploy; 0 waits for ever.",
+    )
+    migration_lock_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds a migration may wait for a table lock before it fails; 0: no limit.",
+    )
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="Folder of pg_dump/pg_restore/psql matching a DATABASE_URL server's version.",
+    )
     secret_key: str = Field(
         default="development-only-secret-key",
         min_length=16,

@@ -103,3 +103,17 @@ def test_the_password_is_never_shown() -> None:
 
 def test_redact_leaves_urls_without_password_alone() -> None:
     assert redact("postgresql://h/db") == "postgresql://h/db"
+
+
+def test_the_cli_reports_a_bad_url_in_one_line_without_traceback() -> None:
+    from tests.conftest import run_piccolo
+
+    result = run_piccolo(
+        "migrations", "check", url="postgresql://app:hunter2@h/db?bogus=1", check=False
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().splitlines() == [result.stderr.strip()]
+        and "unknown parameter 'bogus'" in result.stderr
+    )
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr

@@ -9,22 +9,25 @@ DESCRIPTION = "keyset list indexes"
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="media", description=DESCRIPTION
+        migration_id=ID, app_name="media", description=DESCRIPTION,
+        # CREATE INDEX CONCURRENTLY IF NOT EXISTS CONCURRENTLY cannot run in a transaction; without it the build
+        # would block writes to the table for as long as it takes.
+        wrap_in_transaction=False,
     )
     # Each keyset list filters on its parent and compares (sort key, id) as a row value:
     # asset_list by (user_id; created_at, id) and clip_list by (asset_id; start_time, id).
     manager.add_raw(
         sql_step(
-            "CREATE INDEX assets_user_id_created_at_id "
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS assets_user_id_created_at_id "
             "ON assets (user_id, created_at, id)",
-            "CREATE INDEX clips_asset_id_start_time_id "
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS clips_asset_id_start_time_id "
             "ON clips (asset_id, start_time, id)",
         )
     )
     manager.add_raw_backwards(
         sql_step(
-            "DROP INDEX IF EXISTS clips_asset_id_start_time_id",
-            "DROP INDEX IF EXISTS assets_user_id_created_at_id",
+            "DROP INDEX CONCURRENTLY IF EXISTS clips_asset_id_start_time_id",
+            "DROP INDEX CONCURRENTLY IF EXISTS assets_user_id_created_at_id",
         )
     )
     return manager

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from apps.core.settings import get_settings
+from apps.db.cli import run_command
+from apps.db.deploy import database_deploy
+
+
+def deploy(lock_timeout: float | None = None) -> None:
+    """Apply every pending migration, safely: one deploy at a time (an advisory lock), each
+    migration committed together with its history row. Use this to deploy.
+
+    :param lock_timeout:
+        Seconds to wait for another running deploy (default: GATEWAYDB_DEPLOY_LOCK_TIMEOUT).
+    """
+    settings = get_settings()
+    timeout = settings.deploy_lock_timeout if lock_timeout is None else lock_timeout
+    applied = run_command(
+        database_deploy(
+            lock_timeout=timeout,
+            statement_lock_timeout=settings.migration_lock_timeout,
+            progress=print,
+        )
+    )
+    print(f"deployed: {len(applied)} migration(s) applied" if applied else "up to date")

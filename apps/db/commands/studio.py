@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+
+def studio(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web app (the admin under /admin/) with uvicorn until interrupted.
+
+    :param host:
+        Interface to listen on.
+    :param port:
+        Port to listen on.
+    """
+    import uvicorn
+
+    print(f"studio: http://{host}:{port}/admin/")
+    uvicorn.run("app:app", host=host, port=int(port))

@@ -1,0 +1,47 @@
+"""Errors of the ``piccolo db`` commands; each one is printed as one line by the CLI."""
+
+from __future__ import annotations
+
+from apps.core.errors import GatewayError
+
+
+class CommandRefusedError(GatewayError):
+    """The command would destroy data and was not confirmed (or runs in production)."""
+
+    code = "refused"
+
+
+class DeployLockTimeoutError(GatewayError):
+    """Another deploy held the migration lock longer than ``deploy_lock_timeout``."""
+
+    code = "deploy_lock_timeout"
+
+
+class MigrationFailedError(GatewayError):
+    """A migration failed; it and its history row were rolled back together."""
+
+    code = "migration_failed"
+
+
+class ClientToolError(GatewayError):
+    """No pg_dump / pg_restore / psql of the server's major version could be found."""
+
+    code = "client_tool"
+
+
+class ArchiveError(GatewayError):
+    """A backup file is missing, truncated or not a pg_dump custom-format archive."""
+
+    code = "archive"
+
+
+class BackupFailedError(GatewayError):
+    """pg_dump or the restore failed; the message carries the tool's own error."""
+
+    code = "backup_failed"
+
+
+class SchemaNotReadyError(GatewayError):
+    """The tables a command needs do not exist yet: the database is not migrated."""
+
+    code = "schema_not_ready"

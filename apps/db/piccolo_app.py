@@ -1,0 +1,23 @@
+"""``piccolo db <verb>``: the database lifecycle commands. No tables."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from apps.db.commands.backup import backup
+from apps.db.commands.deploy import deploy
+from apps.db.commands.doctor import doctor
+from apps.db.commands.drift import drift
+from apps.db.commands.reset import reset
+from apps.db.commands.restore import restore
+from apps.db.commands.seed import seed
+from apps.db.commands.sql import sql
+from apps.db.commands.studio import studio
+
+APP_CONFIG = AppConfig(
+    app_name="db",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[],
+    migration_dependencies=[],
+    commands=[deploy, seed, reset, backup, restore, drift, doctor, studio, sql],
+)

@@ -1,0 +1,145 @@
+"""Sample assets, clips and predictions (DATA_MODEL.md, "Sample data"), as plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.core.seeding import SeedReport, insert_missing, seed_id
+from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
+from apps.users.seed import DEMO_EMAIL, user_id
+
+BUCKET = "gateway-demo-assets"
+
+ASSETS: list[dict[str, Any]] = [
+    {
+        "filename": "summer-sale-hero.mp4",
+        "original_name": "Summer Sale Hero Cut.mp4",
+        "file_size": 52_428_800,  # 50 MB
+        "duration": 60.0,
+        "bitrate": 6_990_506,
+        "clips": 5,
+    },
+    {
+        "filename": "product-launch-teaser.mp4",
+        "original_name": "Product Launch Teaser FINAL.mp4",
+        "file_size": 73_400_320,  # 70 MB
+        "duration": 90.0,
+        "bitrate": 6_524_473,
+        "clips": 6,
+    },
+]
+
+EMOTIONS = ["joy", "excitement", "trust", "surprise", "anticipation", "calm"]
+COLOURS = [["#FF6B35", "#004E89"], ["#F7C59F", "#1A659E"], ["#EFEFD0", "#FF6B35"]]
+MODEL_VERSION = "v1.2.3"
+PREDICTED_CLIPS = 5
+
+
+def asset_id(filename: str) -> Any:
+    return seed_id("assets", filename)
+
+
+def clip_id(filename: str, index: int) -> Any:
+    """The fixed id of clip ``index`` (0-based, by start time) of sample asset ``filename``."""
+    return seed_id("clips", f"{filename}#{index}")
+
+
+def _asset_row(asset: dict[str, Any]) -> dict[str, Any]:
+    path = f"users/demo/{asset['filename']}"
+    return {
+        "id": asset_id(asset["filename"]),
+        "user": user_id(DEMO_EMAIL),
+        "filename": asset["filename"],
+        "original_name": asset["original_name"],
+        "mime_type": "video/mp4",
+        "file_size": asset["file_size"],
+        "gcs_url": f"gs://{BUCKET}/{path}",
+        "gcs_bucket": BUCKET,
+        "gcs_path": path,
+        "thumbnail_url": f"https://storage.googleapis.com/{BUCKET}/thumbs/{asset['filename']}.jpg",
+        "duration": asset["duration"],
+        "fps": 30.0,
+        "width": 1920,
+        "height": 1080,
+        "bitrate": asset["bitrate"],
+        "codec": "h264",
+        "status": AssetStatus.READY,
+        "metadata": {"uploaded_via": "seed", "audio_codec": "aac"},
+    }
+
+
+def _clip_rows(asset: dict[str, Any]) -> list[dict[str, Any]]:
+    count: int = asset["clips"]
+    length = asset["duration"] / count
+    # Scores fall with the index in a fixed but not monotonic pattern; rank follows score.
+    scores = [round(0.95 - ((index * 7) % count) * 0.06, 2) for index in range(count)]
+    ranking = sorted(range(count), key=lambda index: -scores[index])
+    rows = []
+    for index in range(count):
+        start = round(index * length, 3)
+        rows.append(
+            {
+                "id": clip_id(asset["filename"], index),
+                "asset": asset_id(asset["filename"]),
+                "start_time": start,
+                "end_time": round(start + length, 3),
+                "duration": round(length, 3),
+                "clip_url": f"gs://{BUCKET}/clips/{asset['filename']}/{index}.mp4",
+                "thumbnail_url": None,
+                "features": {
+                    "emotion": EMOTIONS[index % len(EMOTIONS)],
+                    "dominant_colors": COLOURS[index % len(COLOURS)],
+                    "has_logo": index % 2 == 0,
+                    "call_to_action": index == count - 1,
+                },
+                "face_count": index % 3,
+                "has_text": index % 2 == 0,
+                "has_speech": index % 3 != 2,
+                "has_music": True,
+                "score": scores[index],
+                "viral_score": round(scores[index] * 0.9, 3),
+                "engagement_score": round(scores[index] * 0.85, 3),
+                "brand_safety_score": 0.98,
+                "rank": ranking.index(index) + 1,
+                "status": ClipStatus.SCORED,
+            }
+        )
+    return rows
+
+
+def _prediction_rows(clips: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    best = sorted(clips, key=lambda clip: -clip["score"])[:PREDICTED_CLIPS]
+    return [
+        {
+            "id": seed_id("predictions", f"{clip['id']}/{MODEL_VERSION}"),
+            "clip": clip["id"],
+            "model_version": MODEL_VERSION,
+            "model_type": "roas",
+            "predicted_roas": round(2.0 + clip["score"] * 2, 2),
+            "predicted_ctr": round(0.01 + clip["score"] / 50, 4),
+            "predicted_cpc": round(1.5 - clip["score"], 2),
+            "predicted_cpa": round(25 - clip["score"] * 10, 2),
+            "predicted_engagement": round(clip["score"] * 0.1, 4),
+            "features": {"score": clip["score"], "emotion": clip["features"]["emotion"]},
+            "confidence": round(0.7 + clip["score"] / 5, 3),
+        }
+        for clip in best
+    ]
+
+
+async def seed_media() -> SeedReport:
+    """Create the sample assets, their scored clips and the predictions when missing."""
+    report = SeedReport()
+    assets = [_asset_row(asset) for asset in ASSETS]
+    clips = [row for asset in ASSETS for row in _clip_rows(asset)]
+    predictions = _prediction_rows(clips)
+    # TODO(lead): switch to the media services asset_create, clip_create and
+    # prediction_create once merged.
+    for name, table, rows in (
+        ("assets", Asset, assets),
+        ("clips", Clip, clips),
+        ("predictions", Prediction, predictions),
+    ):
+        created = await insert_missing(table, rows)
+        report.count(name, rows=len(rows), created=len(created))
+    return report
