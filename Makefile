@@ -69,3 +69,9 @@ bench-ads: install-dev
 ## make bench-services: users/media services vs the same SQL on raw asyncpg (a throwaway server).
 bench-services: install
 	$(BIN)/python -m bench.services_users_media
+
+.PHONY: bench-knowledge
+## make bench-knowledge: vector, full-text and hybrid search on 20,000 x 1536 (scratch server).
+bench-knowledge: install-dev
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.knowledge

@@ -10,18 +10,21 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from apps.ads.errors import CampaignNotFoundError, ExperimentNotFoundError
 from apps.ads.records import ConversionInput
-from apps.ads.selectors import performance_metric_list
-from apps.ads.services import conversion_ingest_batch, performance_metric_upsert
-from apps.ads.tables import (
-    Campaign,
-    CampaignStatus,
-    ConversionSource,
-    Experiment,
-    ExperimentStatus,
-    Objective,
+from apps.ads.selectors import campaign_get, experiment_get, performance_metric_list
+from apps.ads.services import (
+    campaign_add_totals,
+    campaign_create,
+    campaign_transition,
+    conversion_ingest_batch,
+    experiment_create,
+    experiment_record,
+    experiment_transition,
+    performance_metric_upsert,
 )
-from apps.core.seeding import SeedReport, insert_missing, seed_id
+from apps.ads.tables import CampaignStatus, ConversionSource, ExperimentStatus, Objective
+from apps.core.seeding import SeedReport, seed_id
 from apps.media.seed import ASSETS, asset_id, clip_id
 from apps.users.seed import DEMO_EMAIL, ENTERPRISE_EMAIL, user_id
 
@@ -182,19 +185,70 @@ async def _seed_metrics(today: dt.datetime) -> int:
     return created
 
 
+_TOTALS = ("total_spend", "total_impressions", "total_clicks", "total_conversions")
+_NOT_ARGUMENTS = ("id", "user", "status", *_TOTALS)
+
+
+async def _seed_campaign(row: dict[str, Any]) -> bool:
+    """Create one sample campaign through the services (ACTIVE, with its running totals)."""
+    try:
+        await campaign_get(campaign_id=row["id"])
+        return False
+    except CampaignNotFoundError:
+        pass
+    arguments = {key: value for key, value in row.items() if key not in _NOT_ARGUMENTS}
+    await campaign_create(campaign_id=row["id"], user_id=row["user"], **arguments)
+    await campaign_transition(campaign_id=row["id"], status=row["status"])
+    await campaign_add_totals(
+        campaign_id=row["id"],
+        spend=row["total_spend"],
+        impressions=row["total_impressions"],
+        clicks=row["total_clicks"],
+        conversions=row["total_conversions"],
+    )
+    return True
+
+
+async def _seed_experiment(row: dict[str, Any]) -> bool:
+    """Create the sample experiment (RUNNING, with its variants' counts) through the services."""
+    try:
+        await experiment_get(experiment_id=row["id"])
+        return False
+    except ExperimentNotFoundError:
+        pass
+    variants = [
+        {"id": v["id"], "name": v["name"], "settings": v["creative"]} for v in row["variants"]
+    ]
+    await experiment_create(
+        experiment_id=row["id"],
+        campaign_id=row["campaign"],
+        name=row["name"],
+        description=row["description"],
+        variants=variants,
+        start_date=row["start_date"],
+    )
+    await experiment_transition(experiment_id=row["id"], status=row["status"])
+    for variant in row["variants"]:
+        await experiment_record(
+            experiment_id=row["id"],
+            variant_id=variant["id"],
+            impressions=variant["impressions"],
+            clicks=variant["clicks"],
+            conversions=variant["conversions"],
+        )
+    return True
+
+
 async def seed_ads() -> SeedReport:
     """Create the sample campaigns, experiment, conversions and metrics when missing."""
     report = SeedReport()
     today = _today()
-    # TODO(lead): switch to campaign_create / campaign_transition / campaign_add_totals and
-    # experiment_create / experiment_transition / experiment_record once they can be made
-    # idempotent (they take no id, and create DRAFT rows): fixed ids keep reruns a no-op.
-    for name, table, rows in (
-        ("campaigns", Campaign, _campaign_rows(today)),
-        ("experiments", Experiment, _experiment_rows(today)),
-    ):
-        created = await insert_missing(table, rows)
-        report.count(name, rows=len(rows), created=len(created))
+    campaigns = _campaign_rows(today)
+    created = [await _seed_campaign(row) for row in campaigns]
+    report.count("campaigns", rows=len(campaigns), created=sum(created))
+    experiments = _experiment_rows(today)
+    created = [await _seed_experiment(row) for row in experiments]
+    report.count("experiments", rows=len(experiments), created=sum(created))
     # Idempotent services: a conversion is keyed by its external_id (and adds 1 to its
     # campaign's total_conversions when new), a metric by (asset, platform, date).
     ingested = await conversion_ingest_batch(

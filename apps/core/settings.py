@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps.core.errors import ConfigurationError
@@ -69,6 +69,21 @@ class Settings(BaseSettings):
         min_length=16,
         description="Signs pagination cursors and sessions; must be set in production.",
     )
+    embedder: Literal["auto", "hashed", "openai"] = Field(
+        default="auto",
+        description="Knowledge-base embedder: auto = openai when an API key is set, else hashed.",
+    )
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="API key of the OpenAI-compatible embeddings endpoint."
+    )
+    embedding_api_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of the OpenAI-compatible API (POST {base}/embeddings).",
+    )
+    embedding_api_model: str = Field(default="text-embedding-3-small")
+    embedding_batch_size: int = Field(default=64, ge=1, le=2048, description="Texts per call.")
+    embedding_max_retries: int = Field(default=4, ge=0, le=10)
+    embedding_timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP call.")
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

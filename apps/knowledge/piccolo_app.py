@@ -4,6 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from apps.knowledge.commands.reembed import reembed
 from apps.knowledge.tables import KnowledgeDocument, KnowledgeDocumentVersion
 
 APP_CONFIG = AppConfig(
@@ -11,5 +12,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[KnowledgeDocument, KnowledgeDocumentVersion],
     migration_dependencies=["apps.core.piccolo_app"],
-    commands=[],
+    commands=[reembed],
 )

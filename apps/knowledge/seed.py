@@ -1,19 +1,17 @@
 """Sample knowledge documents with embeddings (DATA_MODEL.md, "Sample data"), as data.
 
-The embeddings are deterministic unit vectors derived from each document's name: the same
-on every run, and distinct per document, without calling an embedding model.
+They are created through the knowledge services, so they are embedded by the configured
+embedder (the offline hashed n-gram model by default: the same vectors on every run).
 """
 
 from __future__ import annotations
 
-import math
-import random
+import uuid
 from typing import Any
 
-from pgvector import Vector
-
-from apps.core.seeding import SeedReport, insert_missing, seed_id
-from apps.knowledge.tables import EMBEDDING_DIMENSIONS, KnowledgeDocument
+from apps.core.seeding import SeedReport, seed_id
+from apps.knowledge import selectors, services
+from apps.knowledge.errors import DocumentNotFoundError
 
 DOCUMENTS: list[dict[str, Any]] = [
     {
@@ -61,32 +59,22 @@ DOCUMENTS: list[dict[str, Any]] = [
 ]
 
 
-def sample_embedding(text: str) -> list[float]:
-    """A deterministic unit vector of EMBEDDING_DIMENSIONS floats derived from ``text``."""
-    generator = random.Random(text)
-    values = [generator.gauss(0.0, 1.0) for _ in range(EMBEDDING_DIMENSIONS)]
-    norm = math.sqrt(sum(value * value for value in values))
-    return [value / norm for value in values]
-
-
-def document_id(name: str) -> Any:
+def document_id(name: str) -> uuid.UUID:
     return seed_id("knowledge_documents", name)
 
 
 async def seed_knowledge() -> SeedReport:
-    """Create the sample knowledge documents (with embeddings) when missing."""
+    """Create the sample documents that are missing, embedded by the configured embedder."""
     report = SeedReport()
-    rows = [
-        {
-            "id": document_id(document["name"]),
-            **document,
-            # A pgvector Vector, not a list: Piccolo warns about lists of > 100 values.
-            "embedding": Vector(sample_embedding(document["name"])),
-            "metadata": {"language": "en"},
-        }
-        for document in DOCUMENTS
-    ]
-    # TODO(lead): switch to the knowledge service document_create once merged.
-    created = await insert_missing(KnowledgeDocument, rows)
-    report.count("knowledge_documents", rows=len(rows), created=len(created))
+    created = 0
+    for document in DOCUMENTS:
+        fixed_id = document_id(document["name"])
+        try:
+            await selectors.document_get(document_id=fixed_id, include_deleted=True)
+        except DocumentNotFoundError:
+            await services.document_create(
+                document_id=fixed_id, metadata={"language": "en"}, **document
+            )
+            created += 1
+    report.count("knowledge_documents", rows=len(DOCUMENTS), created=created)
     return report

@@ -58,8 +58,16 @@ async def test_seed_creates_the_sample_data_of_the_data_model() -> None:
     assert await Prediction.count().where(Prediction.model_version == "v1.2.3") == 5
     assert await Campaign.count().where(Campaign.status == "ACTIVE") == 2
     assert await Experiment.count().where(Experiment.status == "RUNNING") == 1
+    experiment = await Experiment.select(Experiment.variants).first().output(load_json=True)
+    assert experiment is not None
+    assert [v["impressions"] for v in experiment["variants"]] == [50_000, 50_000]
     assert await Conversion.count().where(Conversion.attributed_clip.is_not_null()) == 10
     assert await KnowledgeDocument.count().where(KnowledgeDocument.embedding.is_not_null()) == 3
+    # the documents are embedded by the configured (offline) embedder, so search works
+    from apps.knowledge.selectors import document_search_vector
+
+    hits = await document_search_vector(query="how to calculate ROAS from revenue", k=3)
+    assert hits and hits[0].document.name == "ROAS Calculation Methods"
 
 
 async def test_seeding_twice_leaves_the_same_rows_with_the_same_ids() -> None:

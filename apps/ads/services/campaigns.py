@@ -78,10 +78,11 @@ def _optional_text(value: Any, *, field: str) -> str | None:
 
 _CAMPAIGN_INSERT = f"""
 INSERT INTO campaigns AS c (
-    user_id, name, description, objective, budget, daily_budget, currency,
+    id, user_id, name, description, objective, budget, daily_budget, currency,
     meta_campaign_id, meta_ad_set_id, meta_account_id, target_audience, target_locations,
     target_age_range, start_date, end_date, metadata)
-SELECT u.id, $2::text, $3::text, $4::text, $5::numeric, $6::numeric, $7::text,
+SELECT coalesce($17::uuid, gen_random_uuid()), u.id, $2::text, $3::text, $4::text,
+       $5::numeric, $6::numeric, $7::text,
        $8::text, $9::text, $10::text, $11::jsonb, $12::jsonb,
        $13::jsonb, $14::timestamptz, $15::timestamptz, $16::jsonb
 FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL
@@ -107,8 +108,10 @@ async def campaign_create(
     start_date: datetime.datetime | None = None,
     end_date: datetime.datetime | None = None,
     metadata: Mapping[str, Any] | None = None,
+    campaign_id: uuid.UUID | None = None,
 ) -> CampaignRecord:
-    """Create a DRAFT campaign for a live user.
+    """Create a DRAFT campaign for a live user (``campaign_id`` fixes the id, e.g. for
+    sample data; by default the database generates it).
 
     Raises NotFoundError (field ``user_id``) for an unknown or soft-deleted user,
     ConflictError (field ``meta_campaign_id``) when another campaign has that Meta id, and
@@ -134,6 +137,7 @@ async def campaign_create(
         start,
         end,
         dumps(json_object(metadata, field="metadata")),
+        campaign_id,
     )
     async with connection() as conn:
         row = await conn.fetchrow(_CAMPAIGN_INSERT, *args)

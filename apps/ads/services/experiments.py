@@ -80,8 +80,9 @@ def _variants(value: Any) -> list[dict[str, Any]]:
 
 _EXPERIMENT_INSERT = f"""
 INSERT INTO experiments AS e (
-    campaign_id, name, description, variants, start_date, end_date, metadata)
-SELECT c.id, $2::text, $3::text, $4::jsonb, $5::timestamptz, $6::timestamptz, $7::jsonb
+    id, campaign_id, name, description, variants, start_date, end_date, metadata)
+SELECT coalesce($8::uuid, gen_random_uuid()), c.id, $2::text, $3::text, $4::jsonb,
+       $5::timestamptz, $6::timestamptz, $7::jsonb
 FROM campaigns c JOIN users u ON u.id = c.user_id
 WHERE c.id = $1 AND {LIVE_CAMPAIGN}
 RETURNING {EXPERIMENT_COLUMNS}
@@ -97,8 +98,9 @@ async def experiment_create(
     start_date: datetime.datetime | None = None,
     end_date: datetime.datetime | None = None,
     metadata: Mapping[str, Any] | None = None,
+    experiment_id: uuid.UUID | None = None,
 ) -> ExperimentRecord:
-    """Create a DRAFT A/B experiment in a live campaign.
+    """Create a DRAFT A/B experiment in a live campaign (``experiment_id`` fixes the id).
 
     ``variants``: at least two ``{"id": ..., "name": ..., "settings": {...}}`` with distinct
     ids; their impressions, clicks and conversions start at 0.
@@ -114,6 +116,7 @@ async def experiment_create(
         start,
         end,
         dumps(json_object(metadata, field="metadata")),
+        experiment_id,
     )
     async with connection() as conn:
         row = await conn.fetchrow(_EXPERIMENT_INSERT, *args)

@@ -1,0 +1,1 @@
+"""The ``piccolo knowledge <verb>`` commands, one module per verb."""
