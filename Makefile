@@ -6,7 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift bench-admin
+.PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift
+.PHONY: bench-admin bench-services
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -69,6 +70,10 @@ bench-admin: install-dev
 .PHONY: bench-ads
 bench-ads: install-dev
 	$(BIN)/python -m bench.services_ads
+
+## make bench-services: users/media services vs the same SQL on raw asyncpg (a throwaway server).
+bench-services: install
+	$(BIN)/python -m bench.services_users_media
 
 .PHONY: bench-knowledge
 ## make bench-knowledge: vector, full-text and hybrid search on 20,000 x 1536 (scratch server).

@@ -1,0 +1,162 @@
+"""Hand-written SQL on the project's engine, for hot paths and set-based statements.
+
+Piccolo's query builder rebuilds the SQL in Python on every call and turns every row into a
+dict; on small queries that costs about two thirds of the throughput asyncpg can give (see
+``bench/``). Services and selectors whose SQL is fixed pass it here with ``$n`` placeholders:
+asyncpg prepares each statement once per connection and reuses it.
+
+A statement runs on the connection of the engine's current transaction when there is one, so
+it joins ``async with Table._meta.db.transaction():`` (and the test suite's rolled-back
+transaction) exactly as Piccolo's own queries do; otherwise on a pooled connection acquired
+with the engine's pool timeout. asyncpg errors come out as the project's typed errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar, overload
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
+
+from apps.core.db_errors import translate
+from apps.core.engine import GatewayEngine
+from apps.core.errors import DatabaseUnavailableError, GatewayError, ValidationError
+
+R = TypeVar("R")
+
+
+def engine_of(table: type[Table]) -> PostgresEngine:
+    """The engine ``table`` is bound to (the one of ``piccolo_conf``)."""
+    engine = table._meta.db
+    if not isinstance(engine, PostgresEngine):  # pragma: no cover - a configuration error
+        raise TypeError(f"{table._meta.tablename} is not bound to a PostgreSQL engine")
+    return engine
+
+
+async def _acquire(engine: PostgresEngine) -> asyncpg.Connection:
+    if isinstance(engine, GatewayEngine):
+        return await engine.acquire_connection()
+    if engine.pool is not None:  # pragma: no cover - the project always uses GatewayEngine
+        return await engine.pool.acquire()
+    return await engine.get_new_connection()  # pragma: no cover
+
+
+async def _release(engine: PostgresEngine, conn: asyncpg.Connection) -> None:
+    if engine.pool is not None:
+        await engine.pool.release(conn)
+    else:
+        await conn.close()
+
+
+@asynccontextmanager
+async def connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection]:
+    """The current transaction's connection, or a pooled one for the duration of the block.
+
+    Several statements in one block share one connection (one acquire, one release).
+    """
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            yield transaction.connection
+            return
+        conn = await _acquire(engine)
+        try:
+            yield conn
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
+
+
+# fetch, fetchrow and fetchval are the hot path of every selector: written out straight
+# (no generator-based context managers) because each layer costs a few microseconds.
+
+
+@overload
+async def fetch(engine: PostgresEngine, sql: str, *args: Any) -> list[asyncpg.Record]: ...
+
+
+@overload
+async def fetch(engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]) -> list[R]: ...
+
+
+async def fetch(
+    engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
+) -> list[Any]:
+    """All rows of ``sql`` (as ``record_class``, a :class:`apps.core.records.Row`, if given)."""
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            rows: list[Any] = await transaction.connection.fetch(
+                sql, *args, record_class=record_class
+            )
+            return rows
+        conn = await _acquire(engine)
+        try:
+            rows = await conn.fetch(sql, *args, record_class=record_class)
+            return rows
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
+
+
+@overload
+async def fetchrow(engine: PostgresEngine, sql: str, *args: Any) -> asyncpg.Record | None: ...
+
+
+@overload
+async def fetchrow(
+    engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]
+) -> R | None: ...
+
+
+async def fetchrow(
+    engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
+) -> Any:
+    """The first row of ``sql``, or None."""
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            return await transaction.connection.fetchrow(sql, *args, record_class=record_class)
+        conn = await _acquire(engine)
+        try:
+            return await conn.fetchrow(sql, *args, record_class=record_class)
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
+
+
+async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
+    """The first column of the first row of ``sql``, or None."""
+    transaction = engine.current_transaction.get()
+    try:
+        if transaction is not None:
+            return await transaction.connection.fetchval(sql, *args)
+        conn = await _acquire(engine)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await _release(engine, conn)
+    except asyncpg.PostgresError as error:
+        raise translate(error) from error
+    except asyncpg.InterfaceError as error:
+        raise _interface_error(error) from error
+
+
+def _interface_error(error: asyncpg.InterfaceError) -> GatewayError:
+    # asyncpg's client-side DataError (an argument it cannot encode) is an InterfaceError
+    # too, but a caller's mistake rather than a broken connection.
+    if isinstance(error, ValueError):
+        return ValidationError(f"invalid argument: {error}", rule="type")
+    return DatabaseUnavailableError(f"the database connection failed: {error}")

@@ -1,0 +1,445 @@
+"""Writes of the users app: users, passwords, API keys, soft delete.
+
+Passwords are hashed with argon2id (argon2-cffi, its RFC 9106 default profile) in a worker
+thread, so a slow hash never blocks the event loop. API keys are random 256-bit tokens shown
+once; the database keeps their SHA-256 and a display prefix only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from apps.core import rawsql
+from apps.core.errors import ConflictError, NotFoundError, ValidationError
+from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.validation import aware, json_object, not_blank, one_of
+from apps.users.errors import (
+    ApiKeyNotFoundError,
+    ApiKeyScopeError,
+    EmailTakenError,
+    InvalidApiKeyError,
+    InvalidCredentialsError,
+    UserNotFoundError,
+)
+from apps.users.selectors import (
+    API_KEY_COLUMNS,
+    USER_COLUMNS,
+    ApiKeyRecord,
+    UserRecord,
+    normalize_email,
+    user_get,
+)
+from apps.users.tables import ApiKey, Role, User
+
+# --- users -------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
+NAME_MAX_LENGTH = 200
+PASSWORD_MIN_LENGTH = 8
+# argon2 hashes any length, but an unbounded input is a cheap way to burn server CPU.
+PASSWORD_MAX_LENGTH = 1024
+
+_hasher = PasswordHasher()
+
+
+def _valid_email(email: str) -> str:
+    normalized = normalize_email(email)
+    if len(normalized) > EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(normalized):
+        raise ValidationError(
+            "email must look like name@domain.tld", field="email", rule="email_format"
+        )
+    return normalized
+
+
+def _check_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationError(
+            f"password must have at least {PASSWORD_MIN_LENGTH} characters",
+            field="password",
+            rule="min_length",
+        )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationError(
+            f"password must have at most {PASSWORD_MAX_LENGTH} characters",
+            field="password",
+            rule="max_length",
+        )
+    return password
+
+
+async def _hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, _check_password(password))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user is unknown, so both cases take as long."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_INSERT_USER = (
+    "INSERT INTO users (email, name, role, password_hash, settings) "
+    f"VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {USER_COLUMNS}"
+)
+
+
+def _email_conflict() -> EmailTakenError:
+    return EmailTakenError("another user already has this email", field="email", rule="unique")
+
+
+async def user_create(
+    *,
+    email: str,
+    name: str,
+    role: Role | str = Role.USER,
+    password: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> UserRecord:
+    """Create a user. The email is stored stripped and in lower case.
+
+    Raises ValidationError (email, name, role, password, settings) and EmailTakenError.
+    """
+    email = _valid_email(email)
+    name = not_blank(name, field="name", max_length=NAME_MAX_LENGTH)
+    role = one_of(Role, role, field="role")
+    settings_json = json_object(settings, field="settings")
+    password_hash = await _hash_password(password) if password is not None else None
+    try:
+        row = await rawsql.fetchrow(
+            rawsql.engine_of(User),
+            _INSERT_USER,
+            email,
+            name,
+            role.value,
+            password_hash,
+            settings_json,
+            record_class=UserRecord,
+        )
+    except ConflictError as error:
+        raise _email_conflict() from error
+    assert row is not None
+    return row
+
+
+# None leaves a column as it is: none of these columns may be NULL.
+_UPDATE_USER = (
+    "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), "
+    "role = COALESCE($4, role), settings = COALESCE($5::jsonb, settings) "
+    f"WHERE id = $1 AND deleted_at IS NULL RETURNING {USER_COLUMNS}"
+)
+
+
+async def user_update(
+    *,
+    user_id: uuid.UUID,
+    email: str | None = None,
+    name: str | None = None,
+    role: Role | str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> UserRecord:
+    """Change the given fields of a live user (``settings`` replaces the whole object).
+
+    Raises UserNotFoundError, ValidationError and EmailTakenError.
+    """
+    new_email = _valid_email(email) if email is not None else None
+    new_name = (
+        not_blank(name, field="name", max_length=NAME_MAX_LENGTH) if name is not None else None
+    )
+    new_role = one_of(Role, role, field="role").value if role is not None else None
+    new_settings = json_object(settings, field="settings") if settings is not None else None
+    if new_email is None and new_name is None and new_role is None and new_settings is None:
+        return await user_get(user_id=user_id)
+    try:
+        row = await rawsql.fetchrow(
+            rawsql.engine_of(User),
+            _UPDATE_USER,
+            user_id,
+            new_email,
+            new_name,
+            new_role,
+            new_settings,
+            record_class=UserRecord,
+        )
+    except ConflictError as error:
+        raise _email_conflict() from error
+    if row is None:
+        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+    return row
+
+
+_SET_PASSWORD = (
+    "UPDATE users SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id"
+)
+
+
+async def user_set_password(*, user_id: uuid.UUID, password: str | None) -> None:
+    """Set (or, with None, remove) a live user's password; only its argon2id hash is stored.
+
+    Raises ValidationError (password) and UserNotFoundError.
+    """
+    password_hash = await _hash_password(password) if password is not None else None
+    updated = await rawsql.fetchval(rawsql.engine_of(User), _SET_PASSWORD, user_id, password_hash)
+    if updated is None:
+        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+
+
+_PASSWORD_HASH = (
+    "SELECT id, password_hash FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
+)
+
+
+async def user_check_password(*, email: str, password: str) -> UserRecord:
+    """The live user with this email and password; InvalidCredentialsError otherwise.
+
+    An unknown email, a user without a password and a wrong password fail alike and take
+    as long (a hash is verified in every case). A hash made with older parameters is
+    upgraded on success.
+    """
+    engine = rawsql.engine_of(User)
+    row = await rawsql.fetchrow(engine, _PASSWORD_HASH, normalize_email(email))
+    stored = row["password_hash"] if row is not None else None
+    candidate = stored if stored is not None else _dummy_hash()
+    matches = await asyncio.to_thread(_verify_password, candidate, password)
+    if row is None or stored is None or not matches:
+        raise InvalidCredentialsError("email or password is wrong", field="password")
+    if _hasher.check_needs_rehash(stored):
+        new_hash = await asyncio.to_thread(_hasher.hash, password)
+        await rawsql.fetchval(engine, _SET_PASSWORD, row["id"], new_hash)
+    return await user_get(user_id=row["id"])
+
+
+async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
+    """Soft-delete a live user: it, its keys, assets, clips and predictions vanish from reads.
+
+    Returns the deletion time. Raises UserNotFoundError.
+    """
+    try:
+        return await soft_delete_row(User, row_id=user_id)
+    except NotFoundError as error:
+        raise UserNotFoundError(
+            f"user {user_id} not found", field="user_id", rule="exists"
+        ) from error
+
+
+async def user_restore(*, user_id: uuid.UUID) -> None:
+    """Bring a soft-deleted user back, with everything it owned. Raises UserNotFoundError."""
+    try:
+        await restore_row(User, row_id=user_id)
+    except NotFoundError as error:
+        raise UserNotFoundError(
+            f"no deleted user {user_id}", field="user_id", rule="deleted"
+        ) from error
+
+
+async def user_purge(*, older_than: datetime.timedelta) -> int:
+    """Hard-delete users soft-deleted more than ``older_than`` ago (cascading to all they
+    own); return how many users went."""
+    return await purge_rows(User, older_than=older_than)
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+API_KEY_PREFIX = "gw_"
+# 32 random bytes: 256 bits, as urlsafe base64 (43 characters).
+_API_KEY_BYTES = 32
+# "gw_" and the first 8 random characters: enough to tell a user's keys apart in a UI,
+# far too little to help guess the other 35.
+DISPLAY_PREFIX_LENGTH = len(API_KEY_PREFIX) + 8
+_SCOPE = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
+API_KEY_NAME_MAX_LENGTH = 100
+# last_used_at is written at most once per this period and key: a hot key would otherwise
+# rewrite its row (and queue on its row lock) on every request.
+LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    """A new API key: ``key`` is the full secret, returned this once and never stored."""
+
+    key: str = field(repr=False)
+    record: ApiKeyRecord
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of an API key: its SHA-256, hex.
+
+    Passwords need a slow salted hash because people choose them from small spaces; these
+    keys are 256 random bits, so no dictionary or brute force can find one from its hash,
+    and a deterministic unsalted hash lets verification find the key with ONE equality
+    lookup on the unique index of key_hash. (An HMAC with the settings' secret would add
+    little and lock every key to that secret: rotating it would revoke all keys.)
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _valid_scopes(scopes: Iterable[str]) -> list[str]:
+    if isinstance(scopes, str):
+        raise ValidationError("scopes must be a list of scope names", field="scopes", rule="list")
+    cleaned = sorted(set(scopes))
+    for scope in cleaned:
+        if not isinstance(scope, str) or not _SCOPE.fullmatch(scope):
+            raise ValidationError(
+                f"scope {scope!r} must be lower case letters, digits and _.:- "
+                "(starting with a letter, at most 64 characters)",
+                field="scopes",
+                rule="scope_format",
+            )
+    return cleaned
+
+
+_INSERT_API_KEY = (
+    "INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, expires_at) "
+    "SELECT id, $2, $3, $4, $5, $6 FROM users WHERE id = $1 AND deleted_at IS NULL "
+    f"RETURNING {API_KEY_COLUMNS}"
+)
+
+
+async def api_key_issue(
+    *,
+    user_id: uuid.UUID,
+    name: str,
+    scopes: Iterable[str] = (),
+    expires_at: datetime.datetime | None = None,
+) -> IssuedApiKey:
+    """Issue an API key to a live user; the full key is in the result, and only there.
+
+    Raises ValidationError (name, scopes, expires_at) and UserNotFoundError.
+    """
+    name = not_blank(name, field="name", max_length=API_KEY_NAME_MAX_LENGTH)
+    scope_list = _valid_scopes(scopes)
+    expires_at = aware(expires_at, field="expires_at")
+    if expires_at is not None and expires_at <= datetime.datetime.now(tz=datetime.UTC):
+        raise ValidationError("expires_at must be in the future", field="expires_at", rule="future")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(_API_KEY_BYTES)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(ApiKey),
+        _INSERT_API_KEY,
+        user_id,
+        name,
+        key[:DISPLAY_PREFIX_LENGTH],
+        hash_api_key(key),
+        scope_list,
+        expires_at,
+        record_class=ApiKeyRecord,
+    )
+    if row is None:
+        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+    return IssuedApiKey(key=key, record=row)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyPrincipal:
+    """Who a verified API key speaks for, and with which scopes."""
+
+    key_id: uuid.UUID
+    user_id: uuid.UUID
+    scopes: list[str]
+    expires_at: datetime.datetime | None
+    last_used_at: datetime.datetime | None
+
+
+# One statement: an equality lookup on the unique index of key_hash (found), and an UPDATE of
+# that one row by primary key when last_used_at is older than the resolution (touched).
+_VERIFY_API_KEY = """
+WITH found AS (
+    SELECT k.id, k.user_id, k.scopes, k.expires_at, k.last_used_at, k.key_hash
+    FROM api_keys k JOIN users u ON u.id = k.user_id
+    WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+      AND (k.expires_at IS NULL OR k.expires_at > now()) AND u.deleted_at IS NULL
+), touched AS (
+    UPDATE api_keys SET last_used_at = now() FROM found
+    WHERE api_keys.id = found.id
+      AND (found.last_used_at IS NULL OR found.last_used_at < now() - $2::interval)
+    RETURNING api_keys.last_used_at
+)
+SELECT found.id, found.user_id, found.scopes, found.expires_at,
+       COALESCE((SELECT last_used_at FROM touched), found.last_used_at) AS last_used_at,
+       found.key_hash
+FROM found
+"""
+
+
+async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> ApiKeyPrincipal:
+    """The user and scopes of the live key matching ``key``, its last use recorded.
+
+    InvalidApiKeyError when the key is unknown, revoked, expired or its user soft-deleted
+    (the error does not say which); ApiKeyScopeError when the key lacks one of
+    ``required_scopes``.
+    """
+    presented = hash_api_key(key)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(ApiKey), _VERIFY_API_KEY, presented, LAST_USED_RESOLUTION
+    )
+    # The index lookup already matched the hash; comparing the digests again, in constant
+    # time, keeps the decision itself free of early exits.
+    if row is None or not hmac.compare_digest(row[5], presented):
+        raise InvalidApiKeyError("the API key is not valid", field="api_key", rule="valid")
+    principal = ApiKeyPrincipal(
+        key_id=row[0], user_id=row[1], scopes=row[2], expires_at=row[3], last_used_at=row[4]
+    )
+    missing = set(required_scopes) - set(principal.scopes)
+    if missing:
+        raise ApiKeyScopeError(
+            f"the API key lacks the scopes {', '.join(sorted(missing))}",
+            field="scopes",
+            rule="required_scope",
+        )
+    return principal
+
+
+_REVOKE_API_KEY = (
+    "UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, now()) FROM users u "
+    "WHERE k.id = $1 AND u.id = k.user_id AND u.deleted_at IS NULL "
+    "AND ($2::uuid IS NULL OR k.user_id = $2) "
+    f"RETURNING {', '.join('k.' + column.strip() for column in API_KEY_COLUMNS.split(','))}"
+)
+
+
+async def api_key_revoke(*, key_id: uuid.UUID, user_id: uuid.UUID | None = None) -> ApiKeyRecord:
+    """Revoke a key for good (revoking it again changes nothing); with ``user_id``, only if
+    that user owns it. Raises ApiKeyNotFoundError."""
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(ApiKey), _REVOKE_API_KEY, key_id, user_id, record_class=ApiKeyRecord
+    )
+    if row is None:
+        raise ApiKeyNotFoundError(f"API key {key_id} not found", field="key_id", rule="exists")
+    return row
+
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "ApiKeyPrincipal",
+    "IssuedApiKey",
+    "api_key_issue",
+    "api_key_revoke",
+    "api_key_verify",
+    "hash_api_key",
+    "user_check_password",
+    "user_create",
+    "user_purge",
+    "user_restore",
+    "user_set_password",
+    "user_soft_delete",
+    "user_update",
+]
