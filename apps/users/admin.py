@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
-import importlib
-import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from piccolo_admin.endpoints import FormConfig
 from piccolo_api.crud.endpoints import OrderBy, PiccoloCRUD
@@ -21,47 +16,9 @@ from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import atomic, request_actor
 from apps.audit.services import audit_entry_record
 from apps.audit.tables import AuditAction
-from apps.core.db_errors import translate_errors
 from apps.core.errors import GatewayError
+from apps.users.services import api_key_issue
 from apps.users.tables import ApiKey, User
-
-ApiKeyIssue = Callable[..., Awaitable[tuple[Any, str]]]
-
-
-async def _interim_api_key_issue(
-    *,
-    user_id: uuid.UUID,
-    name: str,
-    scopes: Sequence[str] = (),
-    expires_at: datetime.datetime | None = None,
-) -> tuple[dict[str, Any], str]:
-    # TODO(lead): delete once apps/users/services.py (api_key_issue) is merged; the form
-    # then uses the service (see api_key_issue_service below). Same signature, same result.
-    full_key = "gw_" + secrets.token_urlsafe(32)
-    row = ApiKey(
-        user=user_id,
-        name=name,
-        prefix=full_key[:10],
-        key_hash=hashlib.sha256(full_key.encode()).hexdigest(),
-        scopes=list(scopes),
-        expires_at=expires_at,
-    )
-    async with translate_errors():
-        await row.save()
-    return {"id": row.id, "prefix": row.prefix, "name": name}, full_key
-
-
-def api_key_issue_service() -> ApiKeyIssue:
-    """The users app's ``api_key_issue`` service (or the interim one until it lands)."""
-    try:
-        service: ApiKeyIssue = importlib.import_module("apps.users.services").api_key_issue
-    except (ImportError, AttributeError):  # TODO(lead): drop the fallback after the merge
-        return _interim_api_key_issue
-    return service
-
-
-def _value(info: Any, name: str) -> Any:
-    return info.get(name) if isinstance(info, dict) else getattr(info, name, None)
 
 
 class IssueApiKey(BaseModel):
@@ -81,25 +38,25 @@ async def issue_api_key_endpoint(request: Request, data: IssueApiKey) -> str:
     )
     try:
         async with atomic(ApiKey):
-            info, full_key = await api_key_issue_service()(
+            issued = await api_key_issue(
                 user_id=data.user_id, name=data.name, scopes=scopes, expires_at=expires_at
             )
             await audit_entry_record(
                 actor=request_actor(request),
                 action=AuditAction.FORM,
                 table_name=ApiKey._meta.tablename,
-                row_id=_value(info, "id"),
+                row_id=issued.record.id,
                 changes={
                     "form": {"old": None, "new": "issue an API key"},
                     "user": {"old": None, "new": str(data.user_id)},
                     "name": {"old": None, "new": data.name},
-                    "prefix": {"old": None, "new": _value(info, "prefix")},
+                    "prefix": {"old": None, "new": issued.record.prefix},
                     "scopes": {"old": None, "new": list(scopes)},
                 },
             )
     except GatewayError as error:
         raise ValueError(error.message) from None
-    return f"API key '{data.name}' issued. Copy it now, it is shown only once: {full_key}"
+    return f"API key '{data.name}' issued. Copy it now, it is shown only once: {issued.key}"
 
 
 def _keys_come_from_the_form(piccolo_crud: PiccoloCRUD, request: Request) -> None:
