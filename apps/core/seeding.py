@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
-
-from piccolo.table import Table
 
 SEED_NAMESPACE = uuid.UUID("5f0c3f9e-3c1d-4d4a-9a8e-6f1e2b7d9c41")
 
@@ -37,19 +34,3 @@ class SeedReport:
         for table, rows in other.rows.items():
             self.count(table, rows=rows, created=other.created.get(table, 0))
         self.secrets.extend(other.secrets)
-
-
-async def insert_missing(table: type[Table], rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert the rows whose id is not there yet; return the ids inserted now.
-
-    A stopgap for apps whose services are not merged yet (see the TODOs in their seed.py).
-    """
-    if not rows:
-        return set()
-    query = (
-        table.insert(*(table(**row) for row in rows))
-        .on_conflict(action="DO NOTHING")
-        .returning(table._meta.primary_key)
-    )
-    inserted = await query
-    return {row["id"] for row in inserted}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.core.seeding import SeedReport, insert_missing, seed_id
-from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
+from apps.core.seeding import SeedReport, seed_id
+from apps.media import selectors, services
+from apps.media.errors import AssetNotFoundError
+from apps.media.tables import AssetStatus, ClipStatus
 from apps.users.seed import DEMO_EMAIL, user_id
 
 BUCKET = "gateway-demo-assets"
@@ -127,19 +129,52 @@ def _prediction_rows(clips: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+_NOT_ASSET_ARGUMENTS = ("id", "user", "status", "gcs_bucket", "gcs_path")
+_NOT_CLIP_ARGUMENTS = ("asset", "duration", "rank")
+
+
+async def _seed_asset(
+    asset: dict[str, Any], predictions: list[dict[str, Any]], report: SeedReport
+) -> None:
+    """One READY asset with its scored, ranked clips and the predictions of the best ones,
+    created through the media services (all of it, or nothing when the asset exists)."""
+    row = _asset_row(asset)
+    clips = _clip_rows(asset)
+    predictions = [p for p in predictions if p["clip"] in {c["id"] for c in clips}]
+    try:
+        await selectors.asset_get(asset_id=row["id"], include_deleted=True)
+        exists = True
+    except AssetNotFoundError:
+        exists = False
+    if not exists:
+        arguments = {k: v for k, v in row.items() if k not in _NOT_ASSET_ARGUMENTS}
+        await services.asset_register(asset_id=row["id"], user_id=row["user"], **arguments)
+        await services.asset_transition(asset_id=row["id"], status=AssetStatus.PROCESSING)
+        await services.asset_transition(asset_id=row["id"], status=row["status"])
+        await services.clip_bulk_create(
+            asset_id=row["id"],
+            clips=[
+                services.NewClip(**{k: v for k, v in c.items() if k not in _NOT_CLIP_ARGUMENTS})
+                for c in clips
+            ],
+        )
+        await services.clip_rank_asset(asset_id=row["id"])
+        for prediction in predictions:
+            arguments = {k: v for k, v in prediction.items() if k not in ("id", "clip")}
+            await services.prediction_record(
+                prediction_id=prediction["id"], clip_id=prediction["clip"], **arguments
+            )
+    created = 0 if exists else 1
+    report.count("assets", rows=1, created=created)
+    report.count("clips", rows=len(clips), created=created * len(clips))
+    report.count("predictions", rows=len(predictions), created=created * len(predictions))
+
+
 async def seed_media() -> SeedReport:
     """Create the sample assets, their scored clips and the predictions when missing."""
     report = SeedReport()
-    assets = [_asset_row(asset) for asset in ASSETS]
-    clips = [row for asset in ASSETS for row in _clip_rows(asset)]
-    predictions = _prediction_rows(clips)
-    # TODO(lead): switch to the media services asset_create, clip_create and
-    # prediction_create once merged.
-    for name, table, rows in (
-        ("assets", Asset, assets),
-        ("clips", Clip, clips),
-        ("predictions", Prediction, predictions),
-    ):
-        created = await insert_missing(table, rows)
-        report.count(name, rows=len(rows), created=len(created))
+    # The best PREDICTED_CLIPS clips of all the sample assets get a prediction.
+    predictions = _prediction_rows([clip for asset in ASSETS for clip in _clip_rows(asset)])
+    for asset in ASSETS:
+        await _seed_asset(asset, predictions, report)
     return report

@@ -71,10 +71,11 @@ def _optional_text(value: str | None, *, field: str) -> str | None:
 
 
 _INSERT_ASSET = (
-    "INSERT INTO assets AS a (user_id, filename, original_name, mime_type, file_size, "
+    "INSERT INTO assets AS a (id, user_id, filename, original_name, mime_type, file_size, "
     "gcs_url, gcs_bucket, gcs_path, thumbnail_url, duration, fps, width, height, bitrate, "
     "codec, metadata) "
-    "SELECT u.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb "
+    "SELECT coalesce($17::uuid, gen_random_uuid()), u.id, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "$10, $11, $12, $13, $14, $15, $16::jsonb "
     "FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL "
     f"RETURNING {ASSET_COLUMNS}"
 )
@@ -96,9 +97,11 @@ async def asset_register(
     bitrate: int | None = None,
     codec: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    asset_id: uuid.UUID | None = None,
 ) -> AssetRecord:
     """Register an uploaded file of a live user, status PENDING. The bucket and the path are
-    taken from ``gcs_url`` (``gs://bucket/path``).
+    taken from ``gcs_url`` (``gs://bucket/path``). ``asset_id`` fixes the id (sample data,
+    imports); by default the database generates it.
 
     Raises ValidationError (naming the field), UserNotFoundError and GcsUrlTakenError.
     """
@@ -132,6 +135,7 @@ async def asset_register(
         at_least(bitrate, 0, field="bitrate"),
         _optional_text(codec, field="codec"),
         json_object(metadata, field="metadata"),
+        asset_id,
     )
     try:
         row = await rawsql.fetchrow(
@@ -273,6 +277,7 @@ class NewClip:
     brand_safety_score: float | None = None
     status: ClipStatus | str = ClipStatus.PENDING
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    id: uuid.UUID | None = None  # fixed id (sample data, imports); new by default
 
 
 # One statement whatever the batch size: the columns travel as arrays and unnest() turns
@@ -341,7 +346,7 @@ def _clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-        ids.append(uuid.uuid4())
+        ids.append(clip.id or uuid.uuid4())
     return ids, columns
 
 
@@ -431,10 +436,11 @@ METRICS = ("roas", "ctr", "cpc", "cpa", "engagement")
 _LIVE_CLIP = f"c.deleted_at IS NULL AND {LIVE_ASSET}"
 
 _INSERT_PREDICTION = (
-    "INSERT INTO predictions AS p (clip_id, model_version, model_type, predicted_roas, "
+    "INSERT INTO predictions AS p (id, clip_id, model_version, model_type, predicted_roas, "
     "predicted_ctr, predicted_cpc, predicted_cpa, predicted_engagement, confidence, "
     "features, metadata) "
-    "SELECT c.id, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb "
+    "SELECT coalesce($12::uuid, gen_random_uuid()), c.id, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "$10::jsonb, $11::jsonb "
     "FROM clips c JOIN assets a ON a.id = c.asset_id "
     f"WHERE c.id = $1 AND {_LIVE_CLIP} "
     f"RETURNING {PREDICTION_COLUMNS}"
@@ -454,6 +460,7 @@ async def prediction_record(
     confidence: float | None = None,
     features: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    prediction_id: uuid.UUID | None = None,
 ) -> PredictionRecord:
     """Record a model's prediction for a live clip (at least one predicted figure).
 
@@ -484,6 +491,7 @@ async def prediction_record(
         confidence,
         json_object(features, field="features"),
         json_object(metadata, field="metadata"),
+        prediction_id,
         record_class=PredictionRecord,
     )
     if row is None:

@@ -6,12 +6,13 @@ its hash is stored, never the key.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import uuid
 from typing import Any
 
-from apps.core.seeding import SeedReport, insert_missing, seed_id
-from apps.users.tables import ApiKey, Role, User
+from apps.core.seeding import SeedReport, seed_id
+from apps.users import selectors, services
+from apps.users.errors import ApiKeyNotFoundError, UserNotFoundError
+from apps.users.tables import Role
 
 ADMIN_EMAIL = "admin@gateway.example"
 DEMO_EMAIL = "demo@gateway.example"
@@ -56,46 +57,34 @@ API_KEYS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def user_id(email: str) -> Any:
+def user_id(email: str) -> uuid.UUID:
     """The fixed id of the sample user with ``email``."""
     return seed_id("users", email)
 
 
-def _new_api_key() -> tuple[str, str, str]:
-    # TODO(lead): switch to the users service api_key_create once merged (it owns the
-    # key format and hashing); this mirrors it: a random key, its prefix and sha256.
-    key = "gw_" + secrets.token_urlsafe(32)
-    return key, key[:11], hashlib.sha256(key.encode()).hexdigest()
-
-
 async def seed_users() -> SeedReport:
-    """Create the sample users and their API keys when missing."""
+    """Create the missing sample users and API keys through the users services."""
     report = SeedReport()
-    # TODO(lead): switch to the users service user_create once merged.
-    users = [{"id": user_id(user["email"]), **user} for user in USERS]
-    created = await insert_missing(User, users)
-    report.count("users", rows=len(users), created=len(created))
+    created = 0
+    for user in USERS:
+        fixed_id = user_id(user["email"])
+        try:
+            await selectors.user_get(user_id=fixed_id, include_deleted=True)
+        except UserNotFoundError:
+            await services.user_create(user_id=fixed_id, **user)
+            created += 1
+    report.count("users", rows=len(USERS), created=created)
 
-    keys: list[dict[str, Any]] = []
-    plaintext: dict[Any, tuple[str, str]] = {}
+    created = 0
     for email, label, scopes in API_KEYS:
-        key, prefix, key_hash = _new_api_key()
         key_id = seed_id("api_keys", f"{email}/{label}")
-        plaintext[key_id] = (email, key)
-        keys.append(
-            {
-                "id": key_id,
-                "user": user_id(email),
-                "name": label,
-                "prefix": prefix,
-                "key_hash": key_hash,
-                "scopes": scopes,
-            }
-        )
-    # TODO(lead): switch to the users service api_key_create once merged.
-    created_keys = await insert_missing(ApiKey, keys)
-    report.count("api_keys", rows=len(keys), created=len(created_keys))
-    for key_id in sorted(created_keys, key=str):
-        email, key = plaintext[key_id]
-        report.secrets.append(f"API key for {email} (shown once, store it now): {key}")
+        try:
+            await selectors.api_key_get(key_id=key_id)
+        except ApiKeyNotFoundError:
+            issued = await services.api_key_issue(
+                key_id=key_id, user_id=user_id(email), name=label, scopes=scopes
+            )
+            report.secrets.append(f"API key for {email} (shown once, store it now): {issued.key}")
+            created += 1
+    report.count("api_keys", rows=len(API_KEYS), created=created)
     return report

@@ -99,8 +99,9 @@ def _verify_password(password_hash: str, password: str) -> bool:
 
 
 _INSERT_USER = (
-    "INSERT INTO users (email, name, role, password_hash, settings) "
-    f"VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {USER_COLUMNS}"
+    "INSERT INTO users (id, email, name, role, password_hash, settings) "
+    "VALUES (coalesce($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5::jsonb) "
+    f"RETURNING {USER_COLUMNS}"
 )
 
 
@@ -115,8 +116,10 @@ async def user_create(
     role: Role | str = Role.USER,
     password: str | None = None,
     settings: Mapping[str, Any] | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> UserRecord:
-    """Create a user. The email is stored stripped and in lower case.
+    """Create a user. The email is stored stripped and in lower case. ``user_id`` fixes the
+    id (sample data, imports); by default the database generates it.
 
     Raises ValidationError (email, name, role, password, settings) and EmailTakenError.
     """
@@ -134,6 +137,7 @@ async def user_create(
             role.value,
             password_hash,
             settings_json,
+            user_id,
             record_class=UserRecord,
         )
     except ConflictError as error:
@@ -309,8 +313,9 @@ def _valid_scopes(scopes: Iterable[str]) -> list[str]:
 
 
 _INSERT_API_KEY = (
-    "INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, expires_at) "
-    "SELECT id, $2, $3, $4, $5, $6 FROM users WHERE id = $1 AND deleted_at IS NULL "
+    "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, expires_at) "
+    "SELECT coalesce($7::uuid, gen_random_uuid()), id, $2, $3, $4, $5, $6 "
+    "FROM users WHERE id = $1 AND deleted_at IS NULL "
     f"RETURNING {API_KEY_COLUMNS}"
 )
 
@@ -321,8 +326,10 @@ async def api_key_issue(
     name: str,
     scopes: Iterable[str] = (),
     expires_at: datetime.datetime | None = None,
+    key_id: uuid.UUID | None = None,
 ) -> IssuedApiKey:
     """Issue an API key to a live user; the full key is in the result, and only there.
+    ``key_id`` fixes the row's id (sample data); by default the database generates it.
 
     Raises ValidationError (name, scopes, expires_at) and UserNotFoundError.
     """
@@ -341,6 +348,7 @@ async def api_key_issue(
         hash_api_key(key),
         scope_list,
         expires_at,
+        key_id,
         record_class=ApiKeyRecord,
     )
     if row is None:
