@@ -10,12 +10,13 @@ connection and reuses it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, cast
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import cast
 
 import asyncpg
 
 from apps.ads.tables import Campaign
+from apps.core import rawsql
 from apps.core.db_errors import translate_errors
 from apps.core.engine import GatewayEngine
 
@@ -25,27 +26,10 @@ def engine() -> GatewayEngine:
     return cast(GatewayEngine, Campaign._meta.db)
 
 
-@asynccontextmanager
-async def connection() -> AsyncIterator[asyncpg.Connection]:
-    """The current transaction's connection, or a pooled one for the block.
-
-    Database errors raised in the block come out as the project's typed errors.
-    """
-    db = engine()
-    transaction = db.current_transaction.get()
-    if transaction is not None:
-        async with translate_errors():
-            yield transaction.connection
-        return
-    conn: Any = await db.acquire_connection()
-    try:
-        async with translate_errors():
-            yield conn
-    finally:
-        if db.pool is not None:
-            await db.pool.release(conn)
-        else:
-            await conn.close()
+def connection() -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """The current transaction's connection, or a pooled one for the block (see
+    :func:`apps.core.rawsql.connection`); errors in the block come out typed."""
+    return rawsql.connection(engine())
 
 
 @asynccontextmanager
