@@ -70,6 +70,8 @@ async def campaign_list(
 ) -> Page[CampaignSummary]:
     """Live campaigns, newest first (created_at, then id, descending), one page at a time."""
     size = page_size(limit)
+    # The filters are part of the list: a cursor of another filter is refused.
+    list_name = f"campaigns:{user_id}:{status}"
     conditions = [LIVE_CAMPAIGN]
     args: list[Any] = []
     if user_id is not None:
@@ -79,7 +81,7 @@ async def campaign_list(
         args.append(CampaignStatus(status).value)
         conditions.append(f"c.status = ${len(args)}")
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, list_name="campaigns")
+        created_at, last_id = decode_cursor(cursor, list_name=list_name)
         args += [created_at, last_id]
         conditions.append(f"(c.created_at, c.id) < (${len(args) - 1}, ${len(args)})")
     args.append(size + 1)
@@ -90,7 +92,7 @@ async def campaign_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name="campaigns", key=("created_at", "id"))
+    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("created_at", "id"))
     return Page(items=[CampaignSummary.from_row(r) for r in items], next_cursor=next_cursor)
 
 
@@ -119,10 +121,12 @@ async def experiment_list(
 ) -> Page[ExperimentRecord]:
     """Live experiments of a live campaign, newest first, one page at a time."""
     size = page_size(limit)
+    # The filters are part of the list: a cursor of another filter is refused.
+    list_name = f"experiments:{campaign_id}"
     args: list[Any] = [campaign_id]
     keyset = ""
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, list_name="experiments")
+        created_at, last_id = decode_cursor(cursor, list_name=list_name)
         args += [created_at, last_id]
         keyset = "AND (e.created_at, e.id) < ($2, $3)"
     args.append(size + 1)
@@ -134,7 +138,7 @@ async def experiment_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name="experiments", key=("created_at", "id"))
+    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("created_at", "id"))
     return Page(items=[ExperimentRecord.from_row(r) for r in items], next_cursor=next_cursor)
 
 
@@ -149,10 +153,12 @@ async def conversion_list(
 ) -> Page[ConversionRecord]:
     """Conversions attributed to a live campaign, latest first (timestamp, then id)."""
     size = page_size(limit)
+    # The filters are part of the list: a cursor of another filter is refused.
+    list_name = f"conversions:{campaign_id}"
     args: list[Any] = [campaign_id]
     keyset = ""
     if cursor is not None:
-        timestamp, last_id = decode_cursor(cursor, list_name="conversions")
+        timestamp, last_id = decode_cursor(cursor, list_name=list_name)
         args += [timestamp, last_id]
         keyset = "AND (cv.timestamp, cv.id) < ($2, $3)"
     args.append(size + 1)
@@ -164,7 +170,7 @@ async def conversion_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name="conversions", key=("timestamp", "id"))
+    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("timestamp", "id"))
     return Page(items=[ConversionRecord.from_row(r) for r in items], next_cursor=next_cursor)
 
 
@@ -179,6 +185,8 @@ async def performance_metric_list(
 ) -> Page[PerformanceMetricRecord]:
     """Daily figures of a live asset between two dates (inclusive), latest day first."""
     size = page_size(limit)
+    # The filters are part of the list: a cursor of another filter is refused.
+    list_name = f"performance_metrics:{asset_id}:{platform}:{date_from}:{date_to}"
     args: list[Any] = [asset_id, date_from, date_to]
     conditions = [
         "pm.asset_id = $1",
@@ -190,7 +198,7 @@ async def performance_metric_list(
         args.append(platform.strip().lower())  # stored in lower case by the upsert
         conditions.append(f"pm.platform = ${len(args)}")
     if cursor is not None:
-        day, last_id = decode_cursor(cursor, list_name="performance_metrics")
+        day, last_id = decode_cursor(cursor, list_name=list_name)
         args += [day, last_id]
         conditions.append(f"(pm.date, pm.id) < (${len(args) - 1}, ${len(args)})")
     args.append(size + 1)
@@ -203,9 +211,7 @@ async def performance_metric_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(
-        rows, limit=size, list_name="performance_metrics", key=("date", "id")
-    )
+    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("date", "id"))
     return Page(items=[PerformanceMetricRecord.from_row(r) for r in items], next_cursor=next_cursor)
 
 

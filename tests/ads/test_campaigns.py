@@ -267,6 +267,9 @@ async def test_campaign_list_filters_by_status_and_refuses_bad_cursors() -> None
     with pytest.raises(ValidationError) as wrong:
         await selectors.experiment_list(campaign_id=active.id, cursor=first.next_cursor)
     assert wrong.value.rule == "wrong_list"
+    with pytest.raises(ValidationError) as other_filter:
+        await selectors.campaign_list(user_id=await make_user(), cursor=first.next_cursor)
+    assert other_filter.value.rule == "wrong_list"
     with pytest.raises(ValidationError) as too_big:
         await selectors.campaign_list(limit=10_000)
     assert too_big.value.field == "limit"
