@@ -186,7 +186,7 @@ async def run(url: str, *, repetitions: int, per_round: int) -> list[dict[str, A
         def insert_args() -> tuple[Any, ...]:
             return (
                 user_id, "Bench insert", None, "CONVERSIONS", Decimal("100.00"), None, "USD",
-                None, None, None, "{}", "[]", "{}", None, None, "{}",
+                None, None, None, "{}", "[]", "{}", None, None, "{}", None,
             )  # fmt: skip
 
         async def insert_ours() -> Any:
@@ -279,7 +279,7 @@ async def run(url: str, *, repetitions: int, per_round: int) -> list[dict[str, A
         from apps.ads.selectors import LIVE_CAMPAIGN
         from apps.core.pagination import decode_cursor
 
-        deep_key = decode_cursor(deep_cursor, list_name="campaigns")
+        deep_key = decode_cursor(deep_cursor, list_name=f"campaigns:{user_id}:None")
         page_sql = (
             f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c JOIN users u ON u.id = c.user_id "
             f"WHERE {LIVE_CAMPAIGN} AND c.user_id = $1 AND (c.created_at, c.id) < ($2, $3) "
