@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from apps.ads._db import connection
@@ -30,7 +29,8 @@ from apps.ads.records import (
     RollupRow,
 )
 from apps.ads.tables import CampaignStatus
-from apps.core.pagination import Page, decode_cursor, encode_cursor, page_size
+from apps.core.keyset import keyset_page
+from apps.core.pagination import Page, decode_cursor, page_size
 
 LIVE_CAMPAIGN = "c.deleted_at IS NULL AND u.deleted_at IS NULL"
 
@@ -48,17 +48,6 @@ async def campaign_get(*, campaign_id: uuid.UUID) -> CampaignRecord:
     if row is None:
         raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
     return CampaignRecord.from_row(row)
-
-
-def _page(
-    rows: Sequence[Any], *, limit: int, list_name: str, key: tuple[str, ...]
-) -> tuple[list[Any], str | None]:
-    """Split the ``limit + 1`` rows fetched into a page and the next page's cursor."""
-    if len(rows) <= limit:
-        return list(rows), None
-    items = list(rows[:limit])
-    last = items[-1]
-    return items, encode_cursor(list_name=list_name, values=[last[k] for k in key])
 
 
 async def campaign_list(
@@ -92,8 +81,12 @@ async def campaign_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("created_at", "id"))
-    return Page(items=[CampaignSummary.from_row(r) for r in items], next_cursor=next_cursor)
+    page = keyset_page(
+        rows, limit=size, list_name=list_name, key=lambda r: (r["created_at"], r["id"])
+    )
+    return Page(
+        items=[CampaignSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 _EXPERIMENT_GET = f"""
@@ -138,8 +131,12 @@ async def experiment_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("created_at", "id"))
-    return Page(items=[ExperimentRecord.from_row(r) for r in items], next_cursor=next_cursor)
+    page = keyset_page(
+        rows, limit=size, list_name=list_name, key=lambda r: (r["created_at"], r["id"])
+    )
+    return Page(
+        items=[ExperimentRecord.from_row(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 _CONVERSION_COLUMNS = (
@@ -170,8 +167,12 @@ async def conversion_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("timestamp", "id"))
-    return Page(items=[ConversionRecord.from_row(r) for r in items], next_cursor=next_cursor)
+    page = keyset_page(
+        rows, limit=size, list_name=list_name, key=lambda r: (r["timestamp"], r["id"])
+    )
+    return Page(
+        items=[ConversionRecord.from_row(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 async def performance_metric_list(
@@ -211,8 +212,11 @@ async def performance_metric_list(
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, *args)
-    items, next_cursor = _page(rows, limit=size, list_name=list_name, key=("date", "id"))
-    return Page(items=[PerformanceMetricRecord.from_row(r) for r in items], next_cursor=next_cursor)
+    page = keyset_page(rows, limit=size, list_name=list_name, key=lambda r: (r["date"], r["id"]))
+    return Page(
+        items=[PerformanceMetricRecord.from_row(r) for r in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 # One query, one GROUP BY. Revenue and conversions come from the campaign's conversions

@@ -25,8 +25,16 @@ def _deleted_at(table: type[Table]) -> Any:
     return column
 
 
-async def soft_delete_row(table: type[Table], *, row_id: uuid.UUID) -> datetime.datetime:
-    """Mark a live row deleted; return the time. NotFoundError when absent or already deleted."""
+async def soft_delete_row(
+    table: type[Table],
+    *,
+    row_id: uuid.UUID,
+    not_found: type[NotFoundError] = NotFoundError,
+    field: str = "id",
+    entity: str | None = None,
+) -> datetime.datetime:
+    """Mark a live row deleted; return the time. ``not_found`` (naming ``field``) when the
+    row is absent or already deleted; ``entity`` names the row in the message."""
     deleted_at = _deleted_at(table)
     now = datetime.datetime.now(tz=datetime.UTC)
     async with translate_errors():
@@ -36,12 +44,21 @@ async def soft_delete_row(table: type[Table], *, row_id: uuid.UUID) -> datetime.
             .returning(table._meta.primary_key)
         )
     if not rows:
-        raise NotFoundError(f"{table._meta.tablename} {row_id} not found", field="id")
+        entity = entity or table._meta.tablename
+        raise not_found(f"{entity} {row_id} not found", field=field, rule="exists")
     return now
 
 
-async def restore_row(table: type[Table], *, row_id: uuid.UUID) -> None:
-    """Bring a soft-deleted row (and so its children) back. NotFoundError when not deleted."""
+async def restore_row(
+    table: type[Table],
+    *,
+    row_id: uuid.UUID,
+    not_found: type[NotFoundError] = NotFoundError,
+    field: str = "id",
+    entity: str | None = None,
+) -> None:
+    """Bring a soft-deleted row (and so its children) back; ``not_found`` when no such
+    deleted row exists."""
     deleted_at = _deleted_at(table)
     async with translate_errors():
         rows = (
@@ -50,7 +67,8 @@ async def restore_row(table: type[Table], *, row_id: uuid.UUID) -> None:
             .returning(table._meta.primary_key)
         )
     if not rows:
-        raise NotFoundError(f"no deleted {table._meta.tablename} {row_id}", field="id")
+        entity = entity or table._meta.tablename
+        raise not_found(f"no deleted {entity} {row_id}", field=field, rule="deleted")
 
 
 async def purge_rows(table: type[Table], *, older_than: datetime.timedelta) -> int:

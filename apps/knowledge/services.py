@@ -17,7 +17,6 @@ from typing import Any, Final
 from pgvector import Vector
 
 from apps.core.db_errors import translate_errors
-from apps.core.errors import NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 from apps.knowledge import selectors
 from apps.knowledge.embedders import Embedder, check_embedding, get_embedder
@@ -227,18 +226,24 @@ async def document_embedding_set(
 
 async def document_soft_delete(*, document_id: uuid.UUID) -> datetime.datetime:
     """Hide a document from reads and searches; it can be restored until purged."""
-    try:
-        return await soft_delete_row(KnowledgeDocument, row_id=document_id)
-    except NotFoundError as error:
-        raise DocumentNotFoundError(error.message, field="id") from None
+    return await soft_delete_row(
+        KnowledgeDocument,
+        row_id=document_id,
+        not_found=DocumentNotFoundError,
+        field="id",
+        entity="knowledge document",
+    )
 
 
 async def document_restore(*, document_id: uuid.UUID) -> Document:
     """Bring a soft-deleted document back, with its versions and embedding."""
-    try:
-        await restore_row(KnowledgeDocument, row_id=document_id)
-    except NotFoundError as error:
-        raise DocumentNotFoundError(error.message, field="id") from None
+    await restore_row(
+        KnowledgeDocument,
+        row_id=document_id,
+        not_found=DocumentNotFoundError,
+        field="id",
+        entity="knowledge document",
+    )
     return await selectors.document_get(document_id=document_id)
 
 

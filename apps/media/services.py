@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.core import rawsql
-from apps.core.errors import ConflictError, NotFoundError, ValidationError
+from apps.core.errors import ConflictError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 from apps.core.validation import at_least, finite, json_object, not_blank, one_of
 from apps.media.errors import (
@@ -227,22 +227,16 @@ async def asset_soft_delete(*, asset_id: uuid.UUID) -> datetime.datetime:
 
     Returns the deletion time. Raises AssetNotFoundError.
     """
-    try:
-        return await soft_delete_row(Asset, row_id=asset_id)
-    except NotFoundError as error:
-        raise AssetNotFoundError(
-            f"asset {asset_id} not found", field="asset_id", rule="exists"
-        ) from error
+    return await soft_delete_row(
+        Asset, row_id=asset_id, not_found=AssetNotFoundError, field="asset_id", entity="asset"
+    )
 
 
 async def asset_restore(*, asset_id: uuid.UUID) -> None:
     """Bring a soft-deleted asset back with its clips. Raises AssetNotFoundError."""
-    try:
-        await restore_row(Asset, row_id=asset_id)
-    except NotFoundError as error:
-        raise AssetNotFoundError(
-            f"no deleted asset {asset_id}", field="asset_id", rule="deleted"
-        ) from error
+    await restore_row(
+        Asset, row_id=asset_id, not_found=AssetNotFoundError, field="asset_id", entity="asset"
+    )
 
 
 async def asset_purge(*, older_than: datetime.timedelta) -> int:
@@ -406,22 +400,16 @@ async def clip_rank_asset(*, asset_id: uuid.UUID) -> int:
 async def clip_soft_delete(*, clip_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a clip (its predictions vanish from reads with it); rank the asset again
     to close the gap. Returns the deletion time. Raises ClipNotFoundError."""
-    try:
-        return await soft_delete_row(Clip, row_id=clip_id)
-    except NotFoundError as error:
-        raise ClipNotFoundError(
-            f"clip {clip_id} not found", field="clip_id", rule="exists"
-        ) from error
+    return await soft_delete_row(
+        Clip, row_id=clip_id, not_found=ClipNotFoundError, field="clip_id", entity="clip"
+    )
 
 
 async def clip_restore(*, clip_id: uuid.UUID) -> None:
     """Bring a soft-deleted clip back. Raises ClipNotFoundError."""
-    try:
-        await restore_row(Clip, row_id=clip_id)
-    except NotFoundError as error:
-        raise ClipNotFoundError(
-            f"no deleted clip {clip_id}", field="clip_id", rule="deleted"
-        ) from error
+    await restore_row(
+        Clip, row_id=clip_id, not_found=ClipNotFoundError, field="clip_id", entity="clip"
+    )
 
 
 async def clip_purge(*, older_than: datetime.timedelta) -> int:

@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from apps.core import rawsql
-from apps.core.errors import ConflictError, NotFoundError, ValidationError
+from apps.core.errors import ConflictError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 from apps.core.validation import aware, json_object, not_blank, one_of
 from apps.users.errors import (
@@ -238,22 +238,16 @@ async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
 
     Returns the deletion time. Raises UserNotFoundError.
     """
-    try:
-        return await soft_delete_row(User, row_id=user_id)
-    except NotFoundError as error:
-        raise UserNotFoundError(
-            f"user {user_id} not found", field="user_id", rule="exists"
-        ) from error
+    return await soft_delete_row(
+        User, row_id=user_id, not_found=UserNotFoundError, field="user_id", entity="user"
+    )
 
 
 async def user_restore(*, user_id: uuid.UUID) -> None:
     """Bring a soft-deleted user back, with everything it owned. Raises UserNotFoundError."""
-    try:
-        await restore_row(User, row_id=user_id)
-    except NotFoundError as error:
-        raise UserNotFoundError(
-            f"no deleted user {user_id}", field="user_id", rule="deleted"
-        ) from error
+    await restore_row(
+        User, row_id=user_id, not_found=UserNotFoundError, field="user_id", entity="user"
+    )
 
 
 async def user_purge(*, older_than: datetime.timedelta) -> int:

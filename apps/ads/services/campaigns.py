@@ -315,22 +315,24 @@ async def campaign_add_totals(
 
 async def campaign_delete(*, campaign_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a campaign (its experiments vanish from reads with it); return the time."""
-    try:
-        return await soft_delete_row(Campaign, row_id=campaign_id)
-    except NotFoundError:
-        raise CampaignNotFoundError(
-            f"campaign {campaign_id} not found", field="campaign_id"
-        ) from None
+    return await soft_delete_row(
+        Campaign,
+        row_id=campaign_id,
+        not_found=CampaignNotFoundError,
+        field="campaign_id",
+        entity="campaign",
+    )
 
 
 async def campaign_restore(*, campaign_id: uuid.UUID) -> None:
     """Bring a soft-deleted campaign back, and with it its experiments."""
-    try:
-        await restore_row(Campaign, row_id=campaign_id)
-    except NotFoundError:
-        raise CampaignNotFoundError(
-            f"no deleted campaign {campaign_id}", field="campaign_id"
-        ) from None
+    await restore_row(
+        Campaign,
+        row_id=campaign_id,
+        not_found=CampaignNotFoundError,
+        field="campaign_id",
+        entity="campaign",
+    )
 
 
 async def campaign_purge(*, older_than: datetime.timedelta) -> int:

@@ -23,7 +23,6 @@ from apps.ads.selectors import LIVE_CAMPAIGN
 from apps.ads.services._common import dumps, json_object, sources_of
 from apps.ads.stats import Metric, VariantCounts, leader_confidence
 from apps.ads.tables import Experiment, ExperimentStatus
-from apps.core.errors import NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 
 # COMPLETED and CANCELLED are final. Selecting a winner moves RUNNING or PAUSED to COMPLETED.
@@ -314,22 +313,24 @@ async def experiment_select_winner(
 
 async def experiment_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete an experiment; return the time."""
-    try:
-        return await soft_delete_row(Experiment, row_id=experiment_id)
-    except NotFoundError:
-        raise ExperimentNotFoundError(
-            f"experiment {experiment_id} not found", field="experiment_id"
-        ) from None
+    return await soft_delete_row(
+        Experiment,
+        row_id=experiment_id,
+        not_found=ExperimentNotFoundError,
+        field="experiment_id",
+        entity="experiment",
+    )
 
 
 async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     """Bring a soft-deleted experiment back."""
-    try:
-        await restore_row(Experiment, row_id=experiment_id)
-    except NotFoundError:
-        raise ExperimentNotFoundError(
-            f"no deleted experiment {experiment_id}", field="experiment_id"
-        ) from None
+    await restore_row(
+        Experiment,
+        row_id=experiment_id,
+        not_found=ExperimentNotFoundError,
+        field="experiment_id",
+        entity="experiment",
+    )
 
 
 async def experiment_purge(*, older_than: datetime.timedelta) -> int:
