@@ -29,7 +29,7 @@ install-dev: $(VENV)/.installed-dev
 run: install migrate
 	$(BIN)/piccolo db seed --if-empty
 	$(BIN)/python -m apps.adminsite.first_login --url http://$(HOST):$(PORT)/admin/
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 migrate: install
 	$(BIN)/piccolo migrations forwards all

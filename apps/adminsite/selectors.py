@@ -68,3 +68,12 @@ async def admin_login_exists() -> bool:
             (BaseUser.admin == True) & (BaseUser.active == True)  # noqa: E712
         )
     return exists
+
+
+async def admin_login_active(username: str) -> bool | None:
+    """Whether the login ``username`` is active (``None``: no such login)."""
+    from piccolo.apps.user.tables import BaseUser
+
+    async with translate_errors():
+        row = await BaseUser.select(BaseUser.active).where(BaseUser.username == username).first()
+    return None if row is None else bool(row["active"])

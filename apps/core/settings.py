@@ -75,7 +75,18 @@ class Settings(BaseSettings):
     )
     admin_session_hours: float = Field(default=8.0, gt=0, description="Admin login lifetime.")
     admin_login_attempts: int = Field(
-        default=10, ge=1, description="Admin login attempts per client per 5 minutes."
+        default=10,
+        ge=1,
+        description="Failed admin logins per client, and per username, within the window.",
+    )
+    admin_login_window_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds a failed admin login counts; a block lifts as failures age out.",
+    )
+    admin_trusted_proxies: list[str] = Field(
+        default=[],
+        description="Proxy addresses or networks (JSON list) whose X-Forwarded-For is believed.",
     )
     admin_estimate_count_above: int = Field(
         default=100_000,
