@@ -393,11 +393,12 @@ class GatewayCRUD(PiccoloCRUD):
 
     async def _changes(self, row_id: object, data: Mapping[str, Any]) -> dict[str, Any]:
         """The editable fields ``data`` really changes; refuses read-only and unknown ones."""
-        current = await self._snapshot(row_id)
-        if current is None:
+        snapshot = await self._snapshot(row_id)
+        if snapshot is None:
             raise NotFoundError(
                 f"{self.table._meta.tablename} {row_id} not found", field="id", rule="exists"
             )
+        current = self._names(snapshot)  # by field name, like ``data``
         changes: dict[str, Any] = {}
         for name, raw in data.items():
             if name not in current:

@@ -69,7 +69,7 @@ async def update_metric(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     figures = ("impressions", "clicks", "conversions", "spend", "revenue", "raw_data")
     merged = {name: changes.get(name, row[name]) for name in figures}
     await services.performance_metric_upsert(
-        asset_id=row["asset"], date=row["date"], platform=row["platform"], **merged
+        asset_id=row["asset_id"], date=row["date"], platform=row["platform"], **merged
     )
 
 
@@ -84,7 +84,8 @@ class ChangeExperimentStatus(BaseModel):
     experiment_id: uuid.UUID = Field(
         description="The experiment.", json_schema_extra=picks("experiments")
     )
-    status: ExperimentStatus
+    # COMPLETED only with a winner: the 'Pick an experiment's winner' form.
+    status: Literal[ExperimentStatus.RUNNING, ExperimentStatus.PAUSED, ExperimentStatus.CANCELLED]
 
 
 class PickExperimentWinner(BaseModel):
