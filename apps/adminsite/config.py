@@ -34,9 +34,11 @@ class GatewayTableConfig(TableConfig):
         editable fields only. Without it the table takes no generic edits.
     :param create: the owning app's service for the generic "add row" form. Without it the
         table takes no generic creates: new rows come from ``create_hint``.
-    :param live_parents_sql: a SQL condition true for rows whose parents are live: the
-        lists hide the others (like their soft-deleted parent) unless they filter on
-        ``deleted_at``.
+    :param live_parents: ``(foreign key column, SQL selecting the parent ids that are
+        soft-deleted or under a soft-deleted parent)``: the lists hide the rows of those
+        parents, like the parents themselves, unless they filter on ``deleted_at``. The ids
+        are read first (usually none: then the list's query is unchanged, index-only deep
+        pages included).
     """
 
     read_only: bool = False
@@ -47,7 +49,7 @@ class GatewayTableConfig(TableConfig):
     update: Updater | None = None
     create: Creator | None = None
     create_hint: str = "their services and forms"
-    live_parents_sql: str | None = None
+    live_parents: tuple[str, str] | None = None
 
     def hidden_column_names(self) -> frozenset[str]:
         """Names of the columns the API never shows nor accepts."""

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Any, ClassVar, cast
 
@@ -50,6 +51,9 @@ from apps.adminsite.services import atomic
 from apps.audit.services import Actor, field_changes
 from apps.audit.tables import AuditAction
 from apps.core.errors import GatewayError, NotFoundError, ValidationError
+
+# The deleted parents of the table being listed, for _apply_filters (which cannot await).
+_DEAD_PARENTS: ContextVar[tuple[Any, ...]] = ContextVar("dead_parents", default=())
 
 
 class _WriteRefused(Exception):
@@ -116,12 +120,14 @@ class GatewayCRUD(PiccoloCRUD):
         return tuple(c for c in self.table._meta.columns if c._meta.name in self.hidden)
 
     def _read_only_columns(self) -> tuple[Column, ...]:
-        """Shown in lists and details, never in the edit and add forms."""
+        """Shown in lists, details and forms, never written by a generic edit."""
         primary_key = self.table._meta.primary_key._meta.name
         return tuple(
             c
             for c in self.table._meta.columns
-            if c._meta.name in self.read_only_names and c._meta.name != primary_key
+            if c._meta.name in self.read_only_names
+            and c._meta.name != primary_key
+            and c._meta.name not in self.hidden
         )
 
     @staticmethod
@@ -142,17 +148,14 @@ class GatewayCRUD(PiccoloCRUD):
             create_pydantic_model(
                 self.table,
                 model_name=f"{self.table.__name__}In",
-                exclude_columns=(
-                    self.table._meta.primary_key,
-                    *self._hidden_columns(),
-                    *self._read_only_columns(),
-                ),
+                exclude_columns=(self.table._meta.primary_key, *self._hidden_columns()),
                 json_schema_extra={"extra": self.schema_extra},
             )
         )
 
     @cached_property
-    def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
+    def typed_model_optional(self) -> type[pydantic.BaseModel]:
+        """Every shown column, optional and typed: how a submitted value is parsed."""
         return self._by_name(
             create_pydantic_model(
                 self.table,
@@ -164,13 +167,43 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     @cached_property
+    def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
+        """The PATCH body and the detail response: read-only columns untyped.
+
+        The edit form sends back the read-only fields it shows. They are never written, so
+        the body must not be refused over them: Piccolo Admin's edit page can send one empty
+        (it fills its inputs from two requests racing each other and clears them when the
+        current table changes), and stock validation then refused the whole save with
+        "created_at field - Input should be a valid datetime" or "metadata field - Unable
+        to parse the JSON". :meth:`_changes` decides what a read-only value means.
+        """
+        typed = self.typed_model_optional
+        loose: dict[str, Any] = {}
+        for column in self._read_only_columns():
+            name = column._meta.name
+            alias = column._meta.db_column_name
+            field = pydantic.Field(default=None, alias=alias if alias != name else None)
+            loose[name] = (Any, field)
+        if not loose:
+            return typed
+        return pydantic.create_model(
+            typed.__name__, __base__=typed, __module__=typed.__module__, **loose
+        )
+
+    @cached_property
     def pydantic_model_filters(self) -> type[pydantic.BaseModel]:
         return self._by_name(super().pydantic_model_filters)
 
     @apply_validators  # type: ignore[untyped-decorator]
     async def get_schema(self, request: Request) -> JSONResponse:
-        # By name, like the rows the list and detail endpoints return.
-        return JSONResponse(self.pydantic_model.model_json_schema(by_alias=False))
+        # By name, like the rows the list and detail endpoints return. Read-only fields are
+        # marked: the page's script disables their inputs (a disabled input is not sent).
+        schema = self.pydantic_model.model_json_schema(by_alias=False)
+        read_only = sorted(n for n in self.read_only_names if n in schema["properties"])
+        for name in read_only:
+            schema["properties"][name].setdefault("extra", {})["read_only"] = True
+        schema.setdefault("extra", {})["read_only_columns"] = read_only
+        return JSONResponse(schema)
 
     def _names(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Keys given by database column name (``asset_id``) renamed to the field's name."""
@@ -220,14 +253,30 @@ class GatewayCRUD(PiccoloCRUD):
 
     def _apply_filters(self, query: Any, split_params: Params) -> Any:
         query = super()._apply_filters(query, split_params)
-        if self.config.live_parents_sql and getattr(split_params, "live_parents_only", False):
-            query = query.where(WhereRaw(self.config.live_parents_sql))
+        dead = _DEAD_PARENTS.get()
+        if self.config.live_parents and dead and getattr(split_params, "live_parents_only", False):
+            column = self.config.live_parents[0]
+            query = query.where(WhereRaw(f"{column} <> ALL({{}})", list(dead)))
         return query
+
+    async def _with_dead_parents(self, call: Callable[[], Awaitable[Response]]) -> Response:
+        """Run a list or count call knowing which parents are deleted (see ``live_parents``)."""
+        if self.config.live_parents is None:
+            return await call()
+        dead = await selectors.dead_parent_ids(table=self.table, sql=self.config.live_parents[1])
+        token = _DEAD_PARENTS.set(tuple(dead))
+        try:
+            return await call()
+        finally:
+            _DEAD_PARENTS.reset(token)
 
     # -- lists and counts ---------------------------------------------------------------
 
     @apply_validators  # type: ignore[untyped-decorator]
     async def get_count(self, request: Request) -> Response:
+        return await self._with_dead_parents(lambda: self._count(request))
+
+    async def _count(self, request: Request) -> Response:
         params = self._parse_params(request.query_params)
         try:
             split_params = self._split_params(params)
@@ -252,6 +301,9 @@ class GatewayCRUD(PiccoloCRUD):
 
     @apply_validators  # type: ignore[untyped-decorator]
     async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
+        return await self._with_dead_parents(lambda: self._list(request, params))
+
+    async def _list(self, request: Request, params: dict[str, Any] | None) -> Response:
         params = self._clean_data(params) if params else {}
         try:
             split_params = self._split_params(params)
@@ -364,7 +416,7 @@ class GatewayCRUD(PiccoloCRUD):
             except json.JSONDecodeError:
                 raise ValidationError(f"{name} must be JSON", field=name, rule="json") from None
         try:
-            instance = self.pydantic_model_optional.model_validate({name: value})
+            instance = self.typed_model_optional.model_validate({name: value})
         except pydantic.ValidationError as error:
             message = error.errors()[0]["msg"]
             raise ValidationError(f"{name}: {message}", field=name, rule="type") from None
@@ -403,12 +455,20 @@ class GatewayCRUD(PiccoloCRUD):
         for name, raw in data.items():
             if name not in current:
                 raise ValidationError(f"{name} is not a field", field=name, rule="unknown_field")
-            value = self._coerce(self.table._meta.get_column_by_name(name), raw)
-            if self._same(value, current[name]):
-                continue
+            column = self.table._meta.get_column_by_name(name)
             if name in self.read_only_names:
-                raise self._read_only_error(name)
-            changes[name] = value
+                if raw is None or raw == "":
+                    continue  # an input the form left empty: read-only fields are not written
+                try:
+                    same = self._same(self._coerce(column, raw), current[name])
+                except ValidationError:
+                    same = False
+                if not same:
+                    raise self._read_only_error(name)
+                continue
+            value = self._coerce(column, raw)
+            if not self._same(value, current[name]):
+                changes[name] = value
         return changes
 
     async def _row_response(self, row_id: object, status_code: int = 200) -> Response:
@@ -456,7 +516,8 @@ class GatewayCRUD(PiccoloCRUD):
                 },
                 status_code=405,
             )
-        data = self._names(data)
+        # /new/ lists every column with its default, the hidden ones too: those stay unset.
+        data = {k: v for k, v in self._names(data).items() if not (k in self.hidden and v is None)}
         refused = self._refuse_hidden(data)
         if refused is not None:
             return refused

@@ -205,9 +205,12 @@ def _username(body: bytes, content_type: str) -> str:
     return username if isinstance(username, str) else ""
 
 
-# Shown on the admin's login page when the login answers 429 (Piccolo Admin's page only
-# says "Problem logging in"): the server's message, with when to try again.
-LOGIN_NOTICE_SCRIPT = """<script>
+# Added to the admin's page (Piccolo Admin has no hook for either):
+# - the login page shows the server's message on HTTP 429 (when to try again), where
+#   Piccolo Admin's page only says "Problem logging in";
+# - the edit and add forms disable the inputs of read-only fields (the table schema lists
+#   them in ``extra.read_only_columns``): a disabled input is shown but not sent.
+ADMIN_PAGE_SCRIPT = """<script>
 (function () {
   var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function (method, url) {
@@ -235,5 +238,34 @@ LOGIN_NOTICE_SCRIPT = """<script>
     }
     return send.apply(this, arguments);
   };
+
+  var readOnly = {};
+  function disableReadOnly() {
+    var match = location.hash.match(/^#\\/([^\\/?]+)\\/([^\\/?]+)\\/?/);
+    if (!match || match[1] === "forms") { return; }
+    var table = match[1];
+    if (readOnly[table] === undefined) {
+      readOnly[table] = null;
+      fetch("./api/tables/" + table + "/schema/", {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (schema) {
+          readOnly[table] = (schema && schema.extra && schema.extra.read_only_columns) || [];
+          disableReadOnly();
+        })
+        .catch(function () { delete readOnly[table]; });
+      return;
+    }
+    (readOnly[table] || []).forEach(function (name) {
+      document.querySelectorAll('form [name="' + name + '"]').forEach(function (input) {
+        if (!input.disabled) {
+          input.disabled = true;
+          input.title = "Read only here: changed through its form or service";
+        }
+      });
+    });
+  }
+  new MutationObserver(disableReadOnly).observe(document.documentElement, {
+    childList: true, subtree: true
+  });
 })();
 </script>"""

@@ -77,3 +77,11 @@ async def admin_login_active(username: str) -> bool | None:
     async with translate_errors():
         row = await BaseUser.select(BaseUser.active).where(BaseUser.username == username).first()
     return None if row is None else bool(row["active"])
+
+
+async def dead_parent_ids(*, table: type[Table], sql: str) -> list[Any]:
+    """The ids ``sql`` selects: parents of ``table``'s rows that are soft-deleted (or under
+    a soft-deleted parent), whose rows the lists hide."""
+    async with translate_errors():
+        rows = await table._meta.db.run_querystring(QueryString(sql))
+    return [row["id"] for row in rows]

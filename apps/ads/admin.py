@@ -30,15 +30,13 @@ from apps.ads.tables import (
     PerformanceMetric,
 )
 from apps.core.errors import GatewayError, NotFoundError
-from apps.users.admin import LIVE_USER, picks
+from apps.media.admin import LIVE_ASSET
+from apps.users.admin import LIVE_USER
 
 LIVE_CAMPAIGN = (
-    "campaign_id NOT IN (SELECT c.id FROM campaigns c JOIN users u ON u.id = c.user_id "
-    "WHERE c.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL)"
-)
-LIVE_ASSET = (
-    "asset_id NOT IN (SELECT a.id FROM assets a JOIN users u ON u.id = a.user_id "
-    "WHERE a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL)"
+    "campaign_id",
+    "SELECT c.id FROM campaigns c JOIN users u ON u.id = c.user_id "
+    "WHERE c.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
 )
 
 
@@ -74,24 +72,18 @@ async def update_metric(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
 
 
 class ChangeCampaignStatus(BaseModel):
-    campaign_id: uuid.UUID = Field(
-        description="The campaign.", json_schema_extra=picks("campaigns")
-    )
+    campaign_id: uuid.UUID = Field(description="The campaign.")
     status: CampaignStatus
 
 
 class ChangeExperimentStatus(BaseModel):
-    experiment_id: uuid.UUID = Field(
-        description="The experiment.", json_schema_extra=picks("experiments")
-    )
+    experiment_id: uuid.UUID = Field(description="The experiment.")
     # COMPLETED only with a winner: the 'Pick an experiment's winner' form.
     status: Literal[ExperimentStatus.RUNNING, ExperimentStatus.PAUSED, ExperimentStatus.CANCELLED]
 
 
 class PickExperimentWinner(BaseModel):
-    experiment_id: uuid.UUID = Field(
-        description="A RUNNING or PAUSED experiment.", json_schema_extra=picks("experiments")
-    )
+    experiment_id: uuid.UUID = Field(description="A RUNNING or PAUSED experiment.")
     metric: Literal["ctr", "cvr"] = "ctr"
     threshold: float = Field(default=0.95, gt=0, lt=1, description="Confidence needed.")
 
@@ -171,6 +163,7 @@ TABLE_CONFIGS = [
         Campaign,
         menu_group="Ads",
         visible_columns=[
+            Campaign.id,
             Campaign.name,
             Campaign.user,
             Campaign.status,
@@ -224,12 +217,13 @@ TABLE_CONFIGS = [
             },
         },
         update=update_campaign,
-        live_parents_sql=LIVE_USER,
+        live_parents=LIVE_USER,
     ),
     GatewayTableConfig(
         Experiment,
         menu_group="Ads",
         visible_columns=[
+            Experiment.id,
             Experiment.name,
             Experiment.campaign,
             Experiment.status,
@@ -256,7 +250,7 @@ TABLE_CONFIGS = [
             "winner_selected_at": "use the form 'Pick an experiment's winner'",
         },
         update=update_experiment,
-        live_parents_sql=LIVE_CAMPAIGN,
+        live_parents=LIVE_CAMPAIGN,
     ),
     GatewayTableConfig(
         Conversion,
@@ -318,7 +312,7 @@ TABLE_CONFIGS = [
             "ctr": "computed from clicks and impressions",
         },
         update=update_metric,
-        live_parents_sql=LIVE_ASSET,
+        live_parents=LIVE_ASSET,
     ),
 ]
 FORMS = [

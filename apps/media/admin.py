@@ -23,16 +23,18 @@ from apps.core.errors import GatewayError
 from apps.core.validation import json_object, not_blank
 from apps.media.services import asset_transition, prediction_fill_actuals
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
-from apps.users.admin import LIVE_USER, picks
+from apps.users.admin import LIVE_USER
 
 LIVE_ASSET = (
-    "asset_id NOT IN (SELECT a.id FROM assets a JOIN users u ON u.id = a.user_id "
-    "WHERE a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL)"
+    "asset_id",
+    "SELECT a.id FROM assets a JOIN users u ON u.id = a.user_id "
+    "WHERE a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
 )
 LIVE_CLIP = (
-    "clip_id NOT IN (SELECT c.id FROM clips c JOIN assets a ON a.id = c.asset_id "
+    "clip_id",
+    "SELECT c.id FROM clips c JOIN assets a ON a.id = c.asset_id "
     "JOIN users u ON u.id = a.user_id "
-    "WHERE c.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL)"
+    "WHERE c.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
 )
 
 
@@ -57,15 +59,13 @@ def generic_update(table: Any) -> Any:
 
 
 class ChangeAssetStatus(BaseModel):
-    asset_id: uuid.UUID = Field(description="The asset.", json_schema_extra=picks("assets"))
+    asset_id: uuid.UUID = Field(description="The asset.")
     status: AssetStatus
     processing_error: str | None = Field(default=None, description="Only for FAILED.")
 
 
 class RecordActuals(BaseModel):
-    prediction_id: uuid.UUID = Field(
-        description="The prediction.", json_schema_extra=picks("predictions")
-    )
+    prediction_id: uuid.UUID = Field(description="The prediction.")
     actual_roas: float | None = None
     actual_ctr: float | None = None
     actual_cpc: float | None = None
@@ -147,7 +147,7 @@ TABLE_CONFIGS = [
         editable_columns=[Asset.original_name, Asset.thumbnail_url, Asset.metadata],
         read_only_hints={"status": "use the form 'Change an asset's status'"},
         update=generic_update(Asset),
-        live_parents_sql=LIVE_USER,
+        live_parents=LIVE_USER,
     ),
     GatewayTableConfig(
         Clip,
@@ -183,7 +183,7 @@ TABLE_CONFIGS = [
             "score": SET_BY_PIPELINE,
         },
         update=generic_update(Clip),
-        live_parents_sql=LIVE_ASSET,
+        live_parents=LIVE_ASSET,
     ),
     GatewayTableConfig(
         Prediction,
@@ -215,7 +215,7 @@ TABLE_CONFIGS = [
             "prediction_error": "computed from the actual figures",
         },
         update=generic_update(Prediction),
-        live_parents_sql=LIVE_CLIP,
+        live_parents=LIVE_CLIP,
     ),
 ]
 

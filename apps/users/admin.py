@@ -19,13 +19,8 @@ from apps.core.validation import not_blank
 from apps.users.services import api_key_issue, user_create, user_update
 from apps.users.tables import ApiKey, User
 
-LIVE_USER = "user_id NOT IN (SELECT id FROM users WHERE deleted_at IS NOT NULL)"
-
-
-def picks(table: str) -> dict[str, Any]:
-    """A form field the operator fills by picking a row of ``table`` (Piccolo Admin's
-    foreign-key selector, which searches the rows by their readable name)."""
-    return {"extra": {"foreign_key": {"to": table, "target_column": "id"}, "nullable": False}}
+# (foreign key, the ids of its parents that are deleted or under a deleted parent)
+LIVE_USER = ("user_id", "SELECT id FROM users WHERE deleted_at IS NOT NULL")
 
 
 async def update_user(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
@@ -45,7 +40,7 @@ async def update_api_key(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
 
 
 class IssueApiKey(BaseModel):
-    user_id: uuid.UUID = Field(description="The key's owner.", json_schema_extra=picks("users"))
+    user_id: uuid.UUID = Field(description="The key's owner.")
     name: str = Field(min_length=1, description="A label the owner will recognise.")
     scopes: str = Field(default="", description="Comma-separated, e.g. read,write.")
     expires_in_days: int | None = Field(default=None, ge=1, description="Empty: never.")
@@ -85,7 +80,14 @@ TABLE_CONFIGS = [
     GatewayTableConfig(
         User,
         menu_group="Users",
-        visible_columns=[User.email, User.name, User.role, User.created_at, User.deleted_at],
+        visible_columns=[
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.created_at,
+            User.deleted_at,
+        ],
         visible_filters=[User.email, User.name, User.role, User.created_at, User.deleted_at],
         order_by=[OrderBy(User.created_at, ascending=False)],
         link_column=User.email,
@@ -120,7 +122,7 @@ TABLE_CONFIGS = [
         editable_columns=[ApiKey.name],
         read_only_hints={"revoked_at": "revoke the key through the users service"},
         update=update_api_key,
-        live_parents_sql=LIVE_USER,
+        live_parents=LIVE_USER,
     ),
 ]
 

@@ -1,7 +1,8 @@
 """Rows for the browser test, committed into the database named by ``DATABASE_URL``.
 
 Run as ``python -m tests.admin.browser_seed <username> <password>``: it creates an admin
-login, a user, an asset and clips in several statuses, and prints their ids as JSON.
+login, a user, an asset and clips in several statuses, another user with an ACTIVE
+campaign, and prints their ids as JSON.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from decimal import Decimal
 
 from piccolo.apps.user.tables import BaseUser
 
+from apps.ads.services import campaign_create, campaign_transition
+from apps.ads.tables import CampaignStatus
 from apps.media.tables import Clip
 from tests.admin.fixtures import make_asset, make_clips, make_user
 
@@ -28,7 +32,15 @@ async def seed(username: str, password: str) -> dict[str, object]:
     await make_clips(asset, 4, status="SCORED")
     await make_clips(asset, 3, status="PUBLISHED")
     clips = await Clip.select(Clip.id, Clip.status, Clip.rank).where(Clip.asset == asset.id)
-    return {"asset": str(asset.id), "clips": [{**c, "id": str(c["id"])} for c in clips]}
+    customer = await make_user()
+    campaign = await campaign_create(user_id=customer.id, name="Spring", budget=Decimal("121"))
+    await campaign_transition(campaign_id=campaign.id, status=CampaignStatus.ACTIVE)
+    return {
+        "asset": str(asset.id),
+        "clips": [{**c, "id": str(c["id"])} for c in clips],
+        "user": str(customer.id),
+        "campaign": str(campaign.id),
+    }
 
 
 if __name__ == "__main__":
