@@ -107,7 +107,7 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {str(error).strip() or 'no message'}"
 
 
-async def _lock(connection: asyncpg.Connection, *, wait: float) -> None:
+async def lock_deploy(connection: asyncpg.Connection, *, wait: float) -> None:
     # Poll pg_try_advisory_lock rather than block in pg_advisory_lock: a session blocked in
     # a statement holds a snapshot, and CREATE INDEX CONCURRENTLY (run by the deploy that
     # holds the lock) waits for every older snapshot to go away, so blocked deploys and
@@ -139,7 +139,7 @@ async def database_deploy(
     applied: list[str] = []
     async with dedicated_connection() as lock_connection:
         progress("waiting for the deploy lock...")
-        await _lock(lock_connection, wait=lock_timeout)
+        await lock_deploy(lock_connection, wait=lock_timeout)
         try:
             pending = await pending_migrations()
             progress(f"{len(pending)} pending migration(s)")
