@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from pgvector.asyncpg import register_vector
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
 from apps.core.embedded import start_embedded_server
 from apps.core.errors import DatabaseUnavailableError, PoolTimeoutError
@@ -33,6 +35,9 @@ CONNECT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
+# The longest close_connection_pool() waits for busy connections before terminating them.
+POOL_CLOSE_SECONDS = 10.0
+
 
 async def init_connection(connection: asyncpg.Connection) -> None:
     """Register the pgvector codec when the extension exists (it may not before migrating)."""
@@ -44,12 +49,70 @@ async def init_connection(connection: asyncpg.Connection) -> None:
 
 
 class GatewayTransaction(PostgresTransaction):
-    """A transaction whose connection comes from the pool with the pool timeout."""
+    """A transaction whose connection comes from the pool with the pool timeout.
+
+    Piccolo's ``__aexit__`` leaves ``current_transaction`` set when the commit or rollback
+    itself raises (a terminated backend, a restarted server): the task, and every task it
+    creates, would keep reusing the dead connection. Here the state is always cleared and
+    a connection that failed is terminated, never handed back to the pool.
+    """
 
     async def get_connection(self) -> asyncpg.Connection:
         engine = self.engine
         assert isinstance(engine, GatewayEngine)
         return await engine.acquire_connection()
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        self.transaction = self.connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._release(broken=True)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        broken = True
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+            broken = False
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            if exception is not None:
+                # The rollback of a failed block failed too (the connection is gone, which
+                # rolls it back anyway): the block's own error is the one to report.
+                return False
+            if isinstance(error, asyncpg.PostgresError):
+                raise translate(error) from error
+            raise DatabaseUnavailableError(
+                f"the connection failed at COMMIT, the transaction was not acknowledged: {error}"
+            ) from error
+        finally:
+            self._clear_current()
+            await self._release(broken=broken)
+        return exception is None
+
+    def _clear_current(self) -> None:
+        try:
+            self.engine.current_transaction.reset(self.context)
+        except ValueError:
+            # Exited in another context than it was entered in (a test fixture's teardown):
+            # the token cannot be used there, but the state must still go.
+            self.engine.current_transaction.set(None)
+
+    async def _release(self, *, broken: bool) -> None:
+        engine = self.engine
+        assert isinstance(engine, GatewayEngine)
+        await engine.release_connection(self.connection, broken=broken)
 
 
 class GatewayEngine(PostgresEngine):
@@ -103,34 +166,102 @@ class GatewayEngine(PostgresEngine):
             connection = await asyncpg.connect(**self.config)
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
-        await init_connection(connection)
+        try:
+            await init_connection(connection)
+        except BaseException as error:
+            # A half set-up connection is never handed out, nor left open.
+            connection.terminate()
+            if isinstance(error, Exception):
+                raise DatabaseUnavailableError(
+                    f"a new connection to {self.url.redacted} failed its set-up: "
+                    f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                ) from error
+            raise
         return connection
 
+    def _describe_pool_timeout(self) -> str:
+        if not self.pool_timeout:
+            return "no limit"
+        return f"{self.pool_timeout:g} s"
+
     async def acquire_connection(self) -> asyncpg.Connection:
-        """A pooled connection within ``pool_timeout`` (or a new one when there is no pool)."""
+        """A pooled connection within ``pool_timeout`` (or a new one when there is no pool).
+
+        Waiting for a free slot past ``pool_timeout`` is a :class:`PoolTimeoutError`; the
+        pool opening a connection that cannot be made (its connect timeout included) is a
+        :class:`DatabaseUnavailableError`.
+        """
         if self.pool is None:
             return await self.get_new_connection()
+        deadline = asyncio.timeout(self.pool_timeout or None)
         try:
             # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
             # latter with wait_for, a task per acquire (about 30 us on every query).
-            async with asyncio.timeout(self.pool_timeout):
+            async with deadline:
                 return await self.pool.acquire()
-        except TimeoutError:
+        except TimeoutError as error:
+            if not deadline.expired():
+                # The pool grows on demand: this is the connect timeout of a new connection.
+                raise self._unavailable(error) from error
             raise PoolTimeoutError(
-                f"no database connection became free within {self.pool_timeout:g} s "
+                f"no database connection became free within {self._describe_pool_timeout()} "
                 f"(pool size {self.pool_max_size}); raise connection_limit or pool_timeout"
             ) from None
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
 
+    async def release_connection(
+        self, connection: asyncpg.Connection, *, broken: bool = False
+    ) -> None:
+        """Give ``connection`` back, or terminate it when it is broken: never reuse a bad one.
+
+        A connection whose reset fails on release (asyncpg raises InternalClientError for a
+        connection broken mid-protocol) is terminated too, which frees its pool slot.
+        """
+        if isinstance(connection, PoolConnectionProxy) and connection._con is None:
+            return  # it closed, and asyncpg already gave its slot back
+        if broken or connection.is_closed():
+            connection.terminate()
+            return
+        if self.pool is None:
+            try:
+                await connection.close(timeout=POOL_CLOSE_SECONDS)
+            except Exception:
+                connection.terminate()
+            return
+        try:
+            await self.pool.release(connection)
+        except Exception:
+            if not (isinstance(connection, PoolConnectionProxy) and connection._con is None):
+                connection.terminate()
+
+    async def close_connection_pool(self) -> None:
+        """Close the pool, terminating what is still busy after ``POOL_CLOSE_SECONDS``."""
+        pool = self.pool
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(POOL_CLOSE_SECONDS):
+                await pool.close()
+        except Exception:
+            pool.terminate()
+        finally:
+            self.pool = None
+
     async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
         if self.pool is None:
             raise ValueError("A pool isn't currently running.")
         connection = await self.acquire_connection()
+        broken = True
         try:
-            return await connection.fetch(query, *(args or ()))
+            rows = await connection.fetch(query, *(args or ()))
+            broken = False
+            return rows
+        except asyncpg.PostgresError:
+            broken = False
+            raise
         finally:
-            await self.pool.release(connection)
+            await self.release_connection(connection, broken=broken)
 
     def transaction(self, allow_nested: bool = True) -> GatewayTransaction:
         return GatewayTransaction(engine=self, allow_nested=allow_nested)

@@ -17,6 +17,7 @@ from pathlib import Path
 from apps.core.settings import get_settings
 from apps.db.connection import dedicated_connection, project_engine
 from apps.db.errors import ArchiveError, BackupFailedError
+from apps.db.manifest import verify_table_of_contents
 from apps.db.pgtools import find_client_tool, libpq_target
 
 
@@ -76,6 +77,7 @@ def _check_archive(pg_restore: Path, path: Path, script: Path) -> None:
         raise ArchiveError(
             f"{path} is not a pg_dump custom-format archive: {_last_error(listing.stderr)}"
         )
+    verify_table_of_contents(listing.stdout, path=path)
     converted = _run(
         [str(pg_restore), "--no-owner", "--no-privileges", f"--file={script}", str(path)],
         env={},

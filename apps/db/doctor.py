@@ -14,6 +14,7 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from apps.core.drift import migration_drift
 from apps.core.errors import DatabaseUnavailableError
 from apps.db.connection import dedicated_connection, project_engine
+from apps.db.indexes import invalid_index_advice, invalid_indexes
 
 
 @dataclass
@@ -94,6 +95,10 @@ async def database_doctor() -> DoctorReport:
                     )
                 )
             await _migration_status(connection, report)
+            invalid = await invalid_indexes(connection)
+            report.facts.append(("invalid indexes", ", ".join(invalid) or "none"))
+            if invalid:
+                report.problems.append(invalid_index_advice(invalid))
     except DatabaseUnavailableError as error:
         report.problems.append(error.message)
         return report

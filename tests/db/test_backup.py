@@ -106,14 +106,20 @@ async def test_restore_without_a_terminal_needs_yes(
 
 
 async def test_a_restore_that_fails_half_way_is_rolled_back_entirely(
-    scratch_database: str, migrated_database: str, tmp_path: Path
+    migrated_database: str, tmp_path: Path
 ) -> None:
-    # given an archive that creates a schema `extra` besides its public tables
-    await fetch(scratch_database, "CREATE SCHEMA extra")
-    await fetch(scratch_database, "CREATE TABLE extra.notes (id integer)")
-    await fetch(scratch_database, "CREATE TABLE public.things (id integer)")
+    # given an archive of this project's database that also creates a schema `extra`
+    source_name = f"extra_source_{uuid.uuid4().hex[:8]}"
+    await admin_execute(f"CREATE DATABASE {source_name} TEMPLATE {TEMPLATE_DATABASE}")
+    source = database_url(source_name)
     archive = tmp_path / "extra.dump"
-    assert piccolo_db("backup", str(archive), url=scratch_database).returncode == 0
+    try:
+        await fetch(source, "CREATE SCHEMA extra")
+        await fetch(source, "CREATE TABLE extra.notes (id integer)")
+        await fetch(source, "CREATE TABLE public.things (id integer)")
+        assert piccolo_db("backup", str(archive), url=source).returncode == 0
+    finally:
+        await admin_execute(f"DROP DATABASE IF EXISTS {source_name} WITH (FORCE)")
     # and a database where that schema already exists, so the replay fails after the
     # public schema was dropped
     await _put_other_data(migrated_database)
