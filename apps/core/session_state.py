@@ -16,7 +16,9 @@ their ``_shared`` forms). Transaction-scoped forms (``SET LOCAL``, ``set_config(
 ``pg_advisory_xact_lock``) end with their transaction and need nothing. An open transaction
 is always rolled back by asyncpg before the reset runs. State changed from inside a
 server-side function (PL/pgSQL calling ``set_config``) cannot be seen in the statement text:
-code that does that must call :func:`mark_session_changed`.
+code that does that must call :func:`mark_session_changed`. asyncpg's own
+``set_config('jit', ...)`` around its type introspection is not counted: asyncpg restores
+the setting itself.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _SESSION_STATEMENT = re.compile(
 _SESSION_LOCK = re.compile(r"\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(", re.IGNORECASE)
 _SET_CONFIG = re.compile(r"\bset_config\s*\(", re.IGNORECASE)
 _LOCAL_SET_CONFIG_END = re.compile(r",\s*true\s*\)$", re.IGNORECASE)
+# asyncpg turns jit off while it introspects a new type and sets it back right after.
+_ASYNCPG_JIT_TOGGLE = re.compile(r"set_config\('jit', (?:'off'|\$1), false\)$")
 
 # One verdict per distinct SQL text: services send a few hundred fixed statements.
 _verdicts: dict[str, bool] = {}
@@ -49,8 +53,10 @@ def _set_config_is_session(query: str) -> bool:
         while position < len(query) and depth:
             depth += {"(": 1, ")": -1}.get(query[position], 0)
             position += 1
-        if not _LOCAL_SET_CONFIG_END.search(query[match.start() : position]):
-            return True
+        call = query[match.start() : position]
+        if _LOCAL_SET_CONFIG_END.search(call) or _ASYNCPG_JIT_TOGGLE.match(call):
+            continue
+        return True
     return False
 
 

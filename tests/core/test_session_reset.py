@@ -147,6 +147,9 @@ async def test_piccolo_query_builder_sends_one_statement() -> None:
         ("SELECT pg_advisory_lock_shared(1)", True),
         ("RESET work_mem", True),
         ("PREPARE q AS SELECT 1", True),
+        # asyncpg's own jit toggle around type introspection (it restores jit itself)
+        ("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new", False),
+        ("SELECT set_config('jit', 'on', false)", True),
     ],
 )
 def test_which_statements_change_the_session(sql: str, changes: bool) -> None:
