@@ -25,6 +25,8 @@ from asyncpg.connection import Connection
 @dataclass
 class Statements:
     sent: list[str] = field(default_factory=list)
+    # (sql, arguments) of each extended-protocol execution, for replaying the same SQL
+    executed: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.sent)
@@ -51,6 +53,7 @@ def count_statements() -> Iterator[Statements]:
 
     async def _execute(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
         statements.sent.append(query)
+        statements.executed.append((query, tuple(args[0]) if args else ()))
         return await original_execute_ext(self, query, *args, **kwargs)
 
     async def _executemany(self: Connection, query: str, args: Any, timeout: Any) -> Any:  # noqa: ASYNC109
