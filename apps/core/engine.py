@@ -22,6 +22,7 @@ from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
 from apps.core.embedded import start_embedded_server
 from apps.core.errors import DatabaseUnavailableError, PoolTimeoutError
+from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
 
 # Errors asyncpg raises when a connection cannot be made or the login is refused.
@@ -154,6 +155,10 @@ class GatewayEngine(PostgresEngine):
             "min_size": self.pool_min_size,
             "max_size": self.pool_max_size,
             "init": init_connection,
+            # Reset a released connection only when its session was changed (SET, LISTEN,
+            # advisory locks...): see apps/core/session_state.py.
+            "connection_class": GatewayConnection,
+            "reset": reset_connection,
         }
         options.update(kwargs)
         try:

@@ -366,29 +366,22 @@ async def _query_vector(
     return Vector(await embedder.embed_one(query)), embedder.model
 
 
-async def _search_in_transaction(
-    sql: str, args: Sequence[Any], *, ef_search: int
-) -> list[dict[str, Any]]:
-    """Run a search with per-query HNSW settings, local to its transaction."""
-    db = KnowledgeDocument._meta.db
-    async with translate_errors(), db.transaction():
-        await KnowledgeDocument.raw(
-            "SELECT set_config('hnsw.ef_search', {}, true), "
-            "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            str(ef_search),
-        )
-        rows: list[dict[str, Any]] = await KnowledgeDocument.raw(sql, *args)
-    return rows
-
-
 def _vector_candidates_sql(conditions: list[str], limit: int) -> str:
-    # ORDER BY the distance expression itself with a constant LIMIT: the shape the HNSW index
-    # serves. MATERIALIZED keeps the planner from merging it into the outer query.
+    # One statement, no transaction of its own: the HNSW settings are set by set_config(...,
+    # true) in a one-row subquery that the search is LATERAL to, so they are in force before
+    # the index scan starts and end with the statement's implicit transaction (nothing is
+    # left on the session; the pool needs no reset). ORDER BY the alias (computed once per
+    # row) with a constant LIMIT: the shape the HNSW index serves. MATERIALIZED (in the
+    # callers) keeps the planner from merging it into the outer query. Arguments: ef_search
+    # (text), the query vector, the filters' arguments, the model.
     return (
-        "SELECT d.id, d.embedding <=> {} AS distance FROM knowledge_documents d "
-        f"WHERE {' AND '.join(conditions)} AND d.embedding IS NOT NULL "
-        "AND d.embedding_model = {} "
-        f"ORDER BY d.embedding <=> {{}} LIMIT {limit}"
+        "SELECT n.id, n.distance FROM (SELECT set_config('hnsw.ef_search', {}, true) AS ef, "
+        "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS scan) s "
+        "CROSS JOIN LATERAL (SELECT d.id, d.embedding <=> {} AS distance "
+        f"FROM knowledge_documents d WHERE {' AND '.join(conditions)} "
+        "AND d.embedding IS NOT NULL AND d.embedding_model = {} "
+        "AND s.ef IS NOT NULL AND s.scan IS NOT NULL "
+        f"ORDER BY distance LIMIT {limit}) n"
     )
 
 
@@ -414,15 +407,15 @@ async def document_search_vector(
     vector, model_name = await _query_vector(
         query=query, embedding=embedding, model=model, embedder=embedder
     )
-    args: list[Any] = [vector]
+    args: list[Any] = [str(ef), vector]
     conditions = _filters(category=category, tags=tags, args=args)
-    args += [model_name, vector]
+    args.append(model_name)
     sql = (
         f"WITH nearest AS MATERIALIZED ({_vector_candidates_sql(conditions, k)}) "
         f"SELECT {_COLUMNS}, n.distance FROM nearest n JOIN knowledge_documents d ON d.id = n.id "
         "ORDER BY n.distance, d.id"
     )
-    rows = await _search_in_transaction(sql, args, ef_search=ef)
+    rows = await _fetch(sql, *args)
     return [
         SearchHit(
             document=_document(row),
@@ -530,9 +523,9 @@ async def document_search_hybrid(
         model=model,
         embedder=embedder,
     )
-    args: list[Any] = [vector]
+    args: list[Any] = [str(ef), vector]
     vector_conditions = _filters(category=category, tags=tags, args=args)
-    args += [model_name, vector, query]
+    args += [model_name, query]
     text_conditions = _filters(category=category, tags=tags, args=args)
     args += [float(vector_weight), float(text_weight)]
     sql = (
@@ -557,7 +550,7 @@ async def document_search_hybrid(
         "FROM fused f JOIN knowledge_documents d ON d.id = f.id, q "
         "ORDER BY f.score DESC, d.id"
     )
-    rows = await _search_in_transaction(sql, args, ef_search=ef)
+    rows = await _fetch(sql, *args)
     return [
         SearchHit(
             document=_document(row),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -473,3 +474,43 @@ async def prediction_accuracy_report(*, model_version: str | None = None) -> lis
     return await rawsql.fetch(
         rawsql.engine_of(Prediction), _ACCURACY_REPORT, model_version, record_class=ModelAccuracy
     )
+
+
+# --- stream for pipelines ----------------------------------------------------------------
+
+# Every live clip in (created_at, id) order. The row comparison is an index condition on
+# clips_created_at_id, so each page costs the same at any depth (no OFFSET); the first page
+# starts below every real key.
+_CLIP_STREAM = (
+    f"SELECT {CLIP_COLUMNS} FROM clips c JOIN assets a ON a.id = c.asset_id "
+    f"WHERE (c.created_at, c.id) > ($1, $2) AND c.deleted_at IS NULL AND {LIVE_ASSET} "
+    "ORDER BY c.created_at, c.id LIMIT $3"
+)
+STREAM_START = (datetime.datetime.min.replace(tzinfo=datetime.UTC), uuid.UUID(int=0))
+MAX_STREAM_PAGE = 10_000
+
+
+def check_stream_page(page: int) -> int:
+    """A stream's page size, 1 to MAX_STREAM_PAGE (ValidationError naming ``page``)."""
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_STREAM_PAGE:
+        raise ValidationError(
+            f"page must be an integer between 1 and {MAX_STREAM_PAGE}", field="page", rule="range"
+        )
+    return page
+
+
+async def clip_stream(*, page: int = 1000) -> AsyncIterator[ClipRecord]:
+    """Every live clip, oldest first ((created_at, id) order), fetched ``page`` rows per
+    statement: for the ML and export jobs that read everything. Each page is its own
+    statement on a pooled connection (nothing is held between pages); rows created behind
+    the reading position during the stream are not seen."""
+    size = check_stream_page(page)
+    engine = rawsql.engine_of(Clip)
+    after = STREAM_START
+    while True:
+        rows = await rawsql.fetch(engine, _CLIP_STREAM, *after, size, record_class=ClipRecord)
+        for row in rows:
+            yield row
+        if len(rows) < size:
+            return
+        after = (rows[-1].created_at, rows[-1].id)
