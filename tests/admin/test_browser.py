@@ -55,7 +55,7 @@ def free_port() -> int:
 @pytest.fixture
 def live_admin(migrated_database: str) -> Iterator[LiveAdmin]:
     """uvicorn serving the app on a free local port, against a seeded database."""
-    env = {**os.environ, "DATABASE_URL": migrated_database, "GATEWAYDB_ENV": "test"}
+    env = {**os.environ, "DATABASE_URL": migrated_database, "GATEWAYDB_ENVIRONMENT": "test"}
     seeded = subprocess.run(
         [sys.executable, "-m", "tests.admin.browser_seed", USERNAME, PASSWORD],
         cwd=PROJECT_ROOT,
