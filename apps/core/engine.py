@@ -85,7 +85,7 @@ class GatewayEngine(PostgresEngine):
             self._config = self._url.asyncpg_arguments()
         return self._url
 
-    @property  # type: ignore[override]
+    @property
     def config(self) -> dict[str, Any]:
         """asyncpg's connect arguments (resolving a lazy engine's URL first)."""
         if self._config is None:

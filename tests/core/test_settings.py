@@ -75,5 +75,5 @@ def test_every_setting_is_a_known_variable(fresh_settings: None) -> None:
     names = setting_names()
     assert "DATABASE_URL" in names and "GATEWAYDB_POOL_TIMEOUT" in names
     check_environment({name: "x" for name in names} | {"OTHER_THING": "1"})
-    with pytest.raises(ConfigurationError, match="GATEWAYDB_POOL_TIMOUT.*GATEWAYDB_POOL_TIMEOUT"):
+    with pytest.raises(ConfigurationError, match=r"GATEWAYDB_POOL_TIMOUT.*GATEWAYDB_POOL_TIMEOUT"):
         check_environment({"GATEWAYDB_POOL_TIMOUT": "3"})
