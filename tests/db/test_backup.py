@@ -12,7 +12,7 @@ import pytest
 from apps.db.errors import ClientToolError
 from apps.db.pgtools import find_client_tool
 from tests.conftest import TEMPLATE_DATABASE, admin_execute, database_url
-from tests.db.helpers import fetch, one_line_error, piccolo_db, table_checksums
+from tests.db.helpers import ADD_ADMIN_LOGIN, fetch, one_line_error, piccolo_db, table_checksums
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ async def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
     url = database_url(name)
     try:
         assert piccolo_db("seed", url=url).returncode == 0
+        await fetch(url, ADD_ADMIN_LOGIN)
         path = tmp_path_factory.mktemp("backup") / "gateway.dump"
         result = piccolo_db("backup", str(path), url=url)
         assert result.returncode == 0, result.stderr
