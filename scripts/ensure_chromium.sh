@@ -2,10 +2,9 @@
 # The admin browser test drives Debian's Chromium (Playwright cannot download one here).
 # Installs it when missing: apt-get as root, sudo otherwise; one clear line when neither works.
 set -euo pipefail
-for candidate in /usr/bin/chromium; do
-    [ -x "$candidate" ] && exit 0
-done
-if [ "$(id -u)" -eq 0 ]; then
+# CHROMIUM_PATH: only for the test of this script (the browser test uses /usr/bin/chromium).
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && exit 0
+if [ "$EUID" -eq 0 ]; then
     SUDO=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO=(sudo -n)
