@@ -34,8 +34,10 @@ run: install migrate
 migrate: install
 	$(BIN)/piccolo migrations forwards all
 
-## make test: the whole suite against a throwaway embedded PostgreSQL.
+## make test: the whole suite against a throwaway embedded PostgreSQL (installs Debian's
+## chromium for the admin browser test when it is missing: apt-get as root, sudo otherwise).
 test: install-dev
+	scripts/ensure_chromium.sh
 	$(BIN)/pytest -p no:cacheprovider
 
 lint: install-dev

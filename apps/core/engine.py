@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,7 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
-from apps.core.embedded import start_embedded_server
+from apps.core.embedded import DATABASE_NAME, start_embedded_server
 from apps.core.errors import DatabaseUnavailableError, PoolTimeoutError
 from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
@@ -122,17 +123,42 @@ class GatewayEngine(PostgresEngine):
     def __init__(
         self,
         *,
-        url: DatabaseUrl,
+        url: DatabaseUrl | Callable[[], DatabaseUrl],
         pool_min_size: int = 1,
         pool_max_size: int = 10,
         pool_timeout: float | None = 10.0,
         log_queries: bool = False,
     ) -> None:
-        self.url = url
+        # ``url`` may be a function: it is called when a connection is first needed (the
+        # embedded server starts then, not when piccolo_conf is imported for `--help`).
+        self._url = url if isinstance(url, DatabaseUrl) else None
+        self._resolve_url = None if isinstance(url, DatabaseUrl) else url
         self.pool_min_size = min(pool_min_size, pool_max_size)
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
-        super().__init__(config=url.asyncpg_arguments(), log_queries=log_queries)
+        config = url.asyncpg_arguments() if isinstance(url, DatabaseUrl) else None
+        super().__init__(config=config or {"database": DATABASE_NAME}, log_queries=log_queries)
+        self._config = config
+
+    @property
+    def url(self) -> DatabaseUrl:
+        """The database's URL; the first use of a lazy engine resolves it (starts a server)."""
+        if self._url is None:
+            assert self._resolve_url is not None
+            self._url = self._resolve_url()
+            self._config = self._url.asyncpg_arguments()
+        return self._url
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """asyncpg's connect arguments (resolving a lazy engine's URL first)."""
+        if self._config is None:
+            self._config = self.url.asyncpg_arguments()
+        return self._config
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self._config = value
 
     async def check_version(self) -> None:
         """Piccolo connects while the engine is built, to warn about old servers; this engine
@@ -276,18 +302,46 @@ def resolve_database_url(settings: Settings) -> str:
     """``DATABASE_URL``, or the URL of the embedded server (started if needed)."""
     if settings.database_url:
         return settings.database_url
+    if _in_piccolo_startup_check() and not (settings.data_dir / "postmaster.pid").exists():
+        # `piccolo <anything>` looks for unapplied migrations before it even parses its
+        # arguments (and ignores errors): that alone must not start a server.
+        raise DatabaseUnavailableError("the embedded PostgreSQL is not running")
     return start_embedded_server(settings.data_dir)
+
+
+def _in_piccolo_startup_check() -> bool:
+    """True inside the unapplied-migrations check ``piccolo.main`` runs before any command."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "havent_ran_count" and "piccolo" in code.co_filename:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def build_engine(settings: Settings | None = None) -> GatewayEngine:
     """The engine for the configured database; URL parameters win over the settings."""
     settings = settings or get_settings()
-    url = parse_database_url(resolve_database_url(settings))
+
+    def with_timeout(url: DatabaseUrl) -> DatabaseUrl:
+        if url.connect_timeout is None and settings.connect_timeout:
+            return dataclasses.replace(url, connect_timeout=settings.connect_timeout)
+        return url
+
+    if not settings.database_url:
+        # The embedded server: started when a command first needs a connection.
+        return GatewayEngine(
+            url=lambda: with_timeout(parse_database_url(resolve_database_url(settings))),
+            pool_min_size=settings.pool_min_size,
+            pool_max_size=settings.pool_max_size,
+            pool_timeout=settings.pool_timeout or None,
+            log_queries=settings.log_queries,
+        )
+    url = parse_database_url(settings.database_url)
     pool_timeout = url.pool_timeout if url.pool_timeout is not None else settings.pool_timeout
-    if url.connect_timeout is None and settings.connect_timeout:
-        url = dataclasses.replace(url, connect_timeout=settings.connect_timeout)
     return GatewayEngine(
-        url=url,
+        url=with_timeout(url),
         pool_min_size=settings.pool_min_size,
         pool_max_size=url.pool_max_size or settings.pool_max_size,
         pool_timeout=pool_timeout or None,

@@ -2,7 +2,7 @@
 
 The admin runs in a uvicorn subprocess against a database of its own (its writes must be
 committed to be seen), seeded by ``tests.admin.browser_seed``. Chromium must be installed
-(``.ci/run`` installs it): without it this test fails, it never skips.
+(``make test`` installs it): without it this test fails, it never skips.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def live_admin(migrated_database: str) -> Iterator[LiveAdmin]:
     env = {
         **os.environ,
         "DATABASE_URL": migrated_database,
-        "GATEWAYDB_ENV": "test",
+        "GATEWAYDB_ENVIRONMENT": "test",
         "GATEWAYDB_ADMIN_LOGIN_ATTEMPTS": str(LOGIN_ATTEMPTS),
     }
     seeded = subprocess.run(

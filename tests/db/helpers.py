@@ -12,6 +12,11 @@ import asyncpg
 from apps.core.dburl import parse_database_url
 from tests.conftest import PROJECT_ROOT
 
+# An active admin login (doctor reports a database without one as a problem).
+ADD_ADMIN_LOGIN = (
+    "INSERT INTO piccolo_user (username, password, email, admin, active, superuser,"
+    " first_name, last_name) VALUES ('ada', 'x', 'ada@example.com', true, true, false, '', '')"
+)
 MIGRATION_FILES = 22  # every migration of every app in piccolo_conf, third-party ones too
 
 
