@@ -209,7 +209,8 @@ def _username(body: bytes, content_type: str) -> str:
 # - the login page shows the server's message on HTTP 429 (when to try again), where
 #   Piccolo Admin's page only says "Problem logging in";
 # - the edit and add forms disable the inputs of read-only fields (the table schema lists
-#   them in ``extra.read_only_columns``): a disabled input is shown but not sent.
+#   them in ``extra.read_only_columns``, and ``extra.add_read_only_columns`` for the add
+#   form): a disabled input is shown but not sent.
 ADMIN_PAGE_SCRIPT = """<script>
 (function () {
   var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
@@ -243,19 +244,21 @@ ADMIN_PAGE_SCRIPT = """<script>
   function disableReadOnly() {
     var match = location.hash.match(/^#\\/([^\\/?]+)\\/([^\\/?]+)\\/?/);
     if (!match || match[1] === "forms") { return; }
-    var table = match[1];
-    if (readOnly[table] === undefined) {
-      readOnly[table] = null;
+    var table = match[1], key = table + (match[2] === "add" ? "/add" : "");
+    if (readOnly[key] === undefined) {
+      readOnly[key] = null;
       fetch("./api/tables/" + table + "/schema/", {credentials: "same-origin"})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (schema) {
-          readOnly[table] = (schema && schema.extra && schema.extra.read_only_columns) || [];
+          var extra = (schema && schema.extra) || {};
+          readOnly[table] = extra.read_only_columns || [];
+          readOnly[table + "/add"] = extra.add_read_only_columns || [];
           disableReadOnly();
         })
-        .catch(function () { delete readOnly[table]; });
+        .catch(function () { delete readOnly[key]; });
       return;
     }
-    (readOnly[table] || []).forEach(function (name) {
+    (readOnly[key] || []).forEach(function (name) {
       document.querySelectorAll('form [name="' + name + '"]').forEach(function (input) {
         if (!input.disabled) {
           input.disabled = true;

@@ -45,6 +45,14 @@ async def update_campaign(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     await services.campaign_update(campaign_id=row_id, **changes)
 
 
+async def create_campaign(values: dict[str, Any]) -> uuid.UUID:
+    """The "add row" form: ``campaign_create`` (a DRAFT campaign for a live user)."""
+    if "user" in values:
+        values["user_id"] = values.pop("user")
+    record = await services.campaign_create(**values)
+    return record.id
+
+
 async def update_experiment(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     """An experiment's name, description and metadata, checked as the ads services do."""
     values: dict[str, Any] = {}
@@ -78,8 +86,9 @@ class ChangeCampaignStatus(BaseModel):
 
 class ChangeExperimentStatus(BaseModel):
     experiment_id: uuid.UUID = Field(description="The experiment.")
-    # COMPLETED only with a winner: the 'Pick an experiment's winner' form.
-    status: Literal[ExperimentStatus.RUNNING, ExperimentStatus.PAUSED, ExperimentStatus.CANCELLED]
+    # COMPLETED is refused by the service (it needs a winner: the 'Pick an experiment's
+    # winner' form); offered anyway so the operator reads why.
+    status: ExperimentStatus
 
 
 class PickExperimentWinner(BaseModel):
@@ -217,6 +226,25 @@ TABLE_CONFIGS = [
             },
         },
         update=update_campaign,
+        create=create_campaign,
+        creatable_columns=[
+            Campaign.user,
+            Campaign.name,
+            Campaign.description,
+            Campaign.objective,
+            Campaign.budget,
+            Campaign.daily_budget,
+            Campaign.currency,
+            Campaign.meta_campaign_id,
+            Campaign.meta_ad_set_id,
+            Campaign.meta_account_id,
+            Campaign.target_audience,
+            Campaign.target_locations,
+            Campaign.target_age_range,
+            Campaign.start_date,
+            Campaign.end_date,
+            Campaign.metadata,
+        ],
         live_parents=LIVE_USER,
     ),
     GatewayTableConfig(
