@@ -182,16 +182,17 @@ async def force(page: Page, field: str, value: str) -> None:
     assert (await answer.value).status == 422
 
 
-async def submit_form(page: Page, url: str, slug: str, values: dict[str, str]) -> None:
-    """Fill one of the admin's custom forms and submit it."""
+async def submit_form(
+    page: Page, url: str, slug: str, picked: dict[str, str], typed: dict[str, str] | None = None
+) -> None:
+    """Fill one of the admin's custom forms and submit it: ``picked`` fields are chosen in
+    their select (the row pickers, the statuses), ``typed`` ones typed in."""
     await page.goto(f"{url}/admin/#/forms/{slug}/")
     await page.reload()
-    for name, value in values.items():
-        field = page.locator(f"form [name={name}]")
-        if await field.evaluate("e => e.tagName") == "SELECT":
-            await field.select_option(value)
-        else:
-            await field.fill(value)
+    for name, value in picked.items():
+        await page.locator(f"select[data-picker-for={name}]").select_option(value)
+    for name, value in (typed or {}).items():
+        await page.locator(f"form [name={name}]").fill(value)
     async with page.expect_response(lambda r: r.request.method == "POST"):
         await page.click("form button[type=submit], [data-uitest=submit_custom_form_button]")
 
@@ -299,6 +300,12 @@ async def test_an_operator_cannot_edit_what_the_services_refuse(
             # when the status form is asked ACTIVE -> DRAFT or DRAFT -> COMPLETED, the
             # state machine refuses it
             slug = "change-a-campaign's-status"
+            # (the campaign is picked from a list that names it, not pasted)
+            await page.goto(f"{live_admin.url}/admin/#/forms/{slug}/")
+            await page.reload()
+            picker = page.locator("select[data-picker-for=campaign_id]")
+            await expect(picker.locator("option", has_text="Spring · ACTIVE")).to_have_count(1)
+            await expect(picker.locator("option", has_text="Summer · DRAFT")).to_have_count(1)
             await submit_form(
                 page, live_admin.url, slug, {"campaign_id": seeded["campaign"], "status": "DRAFT"}
             )
@@ -331,7 +338,8 @@ async def test_an_operator_cannot_edit_what_the_services_refuse(
                 page,
                 live_admin.url,
                 "change-an-asset's-status",
-                {"asset_id": seeded["asset"], "status": "PENDING"},
+                {"status": "PENDING"},
+                typed={"asset_id": seeded["asset"]},
             )
             await expect(page.get_by_text("is READY: it cannot go to PENDING")).to_be_visible()
             assert await live_admin.fetchrow(asset_sql, asset_id) == asset_before
