@@ -50,7 +50,12 @@ async def create_campaign(values: dict[str, Any]) -> uuid.UUID:
     """The "add row" form: ``campaign_create`` (a DRAFT campaign for a live user)."""
     if "user" in values:
         values["user_id"] = values.pop("user")
-    record = await services.campaign_create(**values)
+    try:
+        record = await services.campaign_create(**values)
+    except GatewayError as error:
+        if error.field == "user_id":  # the form's field is "user"
+            error.field = "user"
+        raise
     return record.id
 
 

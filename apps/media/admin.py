@@ -120,7 +120,12 @@ async def create_prediction(values: dict[str, Any]) -> uuid.UUID:
     """The "add row" form: ``prediction_record`` (a live clip, at least one figure)."""
     if "clip" in values:
         values["clip_id"] = values.pop("clip")
-    record = await prediction_record(**values)
+    try:
+        record = await prediction_record(**values)
+    except GatewayError as error:
+        if error.field == "clip_id":  # the form's field is "clip"
+            error.field = "clip"
+        raise
     return record.id
 
 

@@ -69,7 +69,7 @@ async def test_add_row_campaign_refusals_are_the_services_on_the_field(
         ({**valid, "name": "   "}, "name", "name"),
         ({**valid, "status": "ACTIVE"}, "status", "read only here"),
         ({**valid, "total_spend": "9"}, "total_spend", "read only here"),
-        ({**valid, "user": str(uuid.uuid4())}, "user_id", "not found"),
+        ({**valid, "user": str(uuid.uuid4())}, "user", "not found"),
     ]
     for body, field, says in cases:
         name, message = field_error(await post(client, "campaigns", body))
@@ -117,7 +117,7 @@ async def test_add_row_prediction_refusals_are_the_services_on_the_field(
         ({**valid, "confidence": 2}, "confidence", "confidence"),
         ({**valid, "actual_roas": 4.0}, "actual_roas", "read only here"),
         ({**valid, "prediction_error": 0.5}, "prediction_error", "read only here"),
-        ({**valid, "clip": str(uuid.uuid4())}, "clip_id", "not found"),
+        ({**valid, "clip": str(uuid.uuid4())}, "clip", "not found"),
     ]
     for body, field, says in cases:
         name, message = field_error(await post(client, "predictions", body))

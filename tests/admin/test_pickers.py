@@ -32,10 +32,11 @@ async def test_the_campaign_status_form_lists_campaigns_and_statuses(
     assert response.status_code == 200, response.text
     properties = response.json()["properties"]
     choices = properties["campaign_id"]["extra"]["choices"]
-    # newest first, live rows only, each labelled with name, status and owner
+    # live rows only, each labelled with name, status and owner; newest first, then by
+    # name (these two were created in one transaction: the same created_at)
     assert [c["display_name"] for c in choices.values()] == [
-        f"Summer · DRAFT · {owner.email} · {summer.id}",
         f"Spring · ACTIVE · {owner.email} · {spring.id}",
+        f"Summer · DRAFT · {owner.email} · {summer.id}",
     ]
     assert choices[str(spring.id)]["value"] == str(spring.id)
     statuses = properties["status"]["extra"]["choices"]
