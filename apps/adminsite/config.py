@@ -34,6 +34,10 @@ class GatewayTableConfig(TableConfig):
         editable fields only. Without it the table takes no generic edits.
     :param create: the owning app's service for the generic "add row" form. Without it the
         table takes no generic creates: new rows come from ``create_hint``.
+    :param creatable_columns: what the "add row" form may set (default: the editable
+        columns). A row's defining columns (a campaign's user, a prediction's clip and
+        figures) are set once at creation and read only afterwards. Any other column sent
+        with a value other than its default is refused on the field.
     :param live_parents: ``(foreign key column, SQL selecting the parent ids that are
         soft-deleted or under a soft-deleted parent)``: the lists hide the rows of those
         parents, like the parents themselves, unless they filter on ``deleted_at``. The ids
@@ -48,6 +52,7 @@ class GatewayTableConfig(TableConfig):
     read_only_hints: Mapping[str, str] = field(default_factory=dict)
     update: Updater | None = None
     create: Creator | None = None
+    creatable_columns: list[Column] = field(default_factory=list)
     create_hint: str = "their services and forms"
     live_parents: tuple[str, str] | None = None
 
@@ -67,3 +72,8 @@ class GatewayTableConfig(TableConfig):
         return frozenset(
             c._meta.name for c in self.table_class._meta.columns if c._meta.name not in editable
         )
+
+    def creatable_column_names(self) -> frozenset[str]:
+        """Columns the "add row" form may set."""
+        columns = self.creatable_columns or self.editable_columns
+        return frozenset(column._meta.name for column in columns) - TIMESTAMP_COLUMNS

@@ -203,6 +203,11 @@ class GatewayCRUD(PiccoloCRUD):
         for name in read_only:
             schema["properties"][name].setdefault("extra", {})["read_only"] = True
         schema.setdefault("extra", {})["read_only_columns"] = read_only
+        # The "add row" form: what a create may set differs (a campaign's user, say).
+        creatable = self.config.creatable_column_names() if self.config.create else frozenset()
+        schema["extra"]["add_read_only_columns"] = sorted(
+            n for n in schema["properties"] if n not in creatable
+        )
         return JSONResponse(schema)
 
     def _names(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -522,6 +527,7 @@ class GatewayCRUD(PiccoloCRUD):
         if refused is not None:
             return refused
         values: dict[str, Any] = {}
+        creatable = self.config.creatable_column_names()
         try:
             for name, raw in data.items():
                 column = self.table._meta.get_column_by_name(name)
@@ -529,7 +535,7 @@ class GatewayCRUD(PiccoloCRUD):
                     raise ValidationError(
                         f"{name} is not a field", field=name, rule="unknown_field"
                     )
-                if name in self.read_only_names:
+                if name not in creatable:
                     # The "add row" form and /new/ carry the defaults; anything else is refused.
                     if name == self.table._meta.primary_key._meta.name or name in TIMESTAMP_COLUMNS:
                         continue

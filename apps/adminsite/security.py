@@ -209,7 +209,9 @@ def _username(body: bytes, content_type: str) -> str:
 # - the login page shows the server's message on HTTP 429 (when to try again), where
 #   Piccolo Admin's page only says "Problem logging in";
 # - the edit and add forms disable the inputs of read-only fields (the table schema lists
-#   them in ``extra.read_only_columns``): a disabled input is shown but not sent.
+#   them in ``extra.read_only_columns``, and ``extra.add_read_only_columns`` for the add
+#   form): a disabled input is shown but not sent;
+# - a custom form's field with choices (``apps.adminsite.pickers``) is shown as a select.
 ADMIN_PAGE_SCRIPT = """<script>
 (function () {
   var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
@@ -243,19 +245,21 @@ ADMIN_PAGE_SCRIPT = """<script>
   function disableReadOnly() {
     var match = location.hash.match(/^#\\/([^\\/?]+)\\/([^\\/?]+)\\/?/);
     if (!match || match[1] === "forms") { return; }
-    var table = match[1];
-    if (readOnly[table] === undefined) {
-      readOnly[table] = null;
+    var table = match[1], key = table + (match[2] === "add" ? "/add" : "");
+    if (readOnly[key] === undefined) {
+      readOnly[key] = null;
       fetch("./api/tables/" + table + "/schema/", {credentials: "same-origin"})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (schema) {
-          readOnly[table] = (schema && schema.extra && schema.extra.read_only_columns) || [];
+          var extra = (schema && schema.extra) || {};
+          readOnly[table] = extra.read_only_columns || [];
+          readOnly[table + "/add"] = extra.add_read_only_columns || [];
           disableReadOnly();
         })
-        .catch(function () { delete readOnly[table]; });
+        .catch(function () { delete readOnly[key]; });
       return;
     }
-    (readOnly[table] || []).forEach(function (name) {
+    (readOnly[key] || []).forEach(function (name) {
       document.querySelectorAll('form [name="' + name + '"]').forEach(function (input) {
         if (!input.disabled) {
           input.disabled = true;
@@ -264,8 +268,52 @@ ADMIN_PAGE_SCRIPT = """<script>
       });
     });
   }
-  new MutationObserver(disableReadOnly).observe(document.documentElement, {
-    childList: true, subtree: true
-  });
+  // Custom forms: a field whose schema has extra.choices (pickers and Enum fields, see
+  // apps.adminsite.pickers) gets a select; the input it stands for stays, hidden, and
+  // carries the chosen value, so the page's own form handling is unchanged.
+  var formChoices = {};
+  function addPickers() {
+    var match = location.hash.match(/^#\\/forms\\/([^\\/?]+)\\/?/);
+    if (!match) { return; }
+    var slug = match[1];
+    if (formChoices[slug] === undefined) {
+      formChoices[slug] = null;
+      fetch("./api/forms/" + slug + "/schema/", {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (schema) {
+          var found = {};
+          Object.entries((schema && schema.properties) || {}).forEach(function (entry) {
+            var choices = entry[1].extra && entry[1].extra.choices;
+            if (choices) { found[entry[0]] = choices; }
+          });
+          formChoices[slug] = found;
+          addPickers();
+        })
+        .catch(function () { delete formChoices[slug]; });
+      return;
+    }
+    Object.entries(formChoices[slug] || {}).forEach(function (entry) {
+      var name = entry[0], choices = entry[1];
+      var input = document.querySelector('form input[name="' + name + '"]');
+      if (!input || input.dataset.picker) { return; }
+      input.dataset.picker = "1";
+      var select = document.createElement("select");
+      select.dataset.pickerFor = name;
+      select.add(new Option("Choose...", ""));
+      Object.values(choices).forEach(function (choice) {
+        select.add(new Option(choice.display_name, String(choice.value)));
+      });
+      select.value = input.value || "";
+      select.addEventListener("change", function () {
+        input.value = select.value;
+        input.dispatchEvent(new Event("input", {bubbles: true}));
+      });
+      input.type = "hidden";
+      input.parentNode.insertBefore(select, input);
+    });
+  }
+  new MutationObserver(function () { disableReadOnly(); addPickers(); }).observe(
+    document.documentElement, {childList: true, subtree: true}
+  );
 })();
 </script>"""

@@ -16,6 +16,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import GatewayCRUD
+from apps.adminsite.pickers import FormChoices
 from apps.adminsite.security import ADMIN_PAGE_SCRIPT, NoLimit
 from apps.core.settings import Settings, get_settings
 
@@ -107,7 +108,7 @@ def build_admin(settings: Settings | None = None) -> Any:
         setattr(piccolo_admin.endpoints, "PiccoloCRUD", stock)  # noqa: B010
     router = _admin_router(admin)
     router.template = router.template.replace("</head>", f"{ADMIN_PAGE_SCRIPT}</head>", 1)
-    return admin
+    return FormChoices(admin)
 
 
 def _admin_router(app: Any) -> Any:

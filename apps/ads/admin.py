@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import request_actor
+from apps.adminsite.pickers import row_picker
 from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.ads import services
@@ -45,6 +46,19 @@ async def update_campaign(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     await services.campaign_update(campaign_id=row_id, **changes)
 
 
+async def create_campaign(values: dict[str, Any]) -> uuid.UUID:
+    """The "add row" form: ``campaign_create`` (a DRAFT campaign for a live user)."""
+    if "user" in values:
+        values["user_id"] = values.pop("user")
+    try:
+        record = await services.campaign_create(**values)
+    except GatewayError as error:
+        if error.field == "user_id":  # the form's field is "user"
+            error.field = "user"
+        raise
+    return record.id
+
+
 async def update_experiment(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     """An experiment's name, description and metadata, checked as the ads services do."""
     values: dict[str, Any] = {}
@@ -72,18 +86,19 @@ async def update_metric(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
 
 
 class ChangeCampaignStatus(BaseModel):
-    campaign_id: uuid.UUID = Field(description="The campaign.")
+    campaign_id: uuid.UUID = row_picker("campaigns", "The campaign.")
     status: CampaignStatus
 
 
 class ChangeExperimentStatus(BaseModel):
-    experiment_id: uuid.UUID = Field(description="The experiment.")
-    # COMPLETED only with a winner: the 'Pick an experiment's winner' form.
-    status: Literal[ExperimentStatus.RUNNING, ExperimentStatus.PAUSED, ExperimentStatus.CANCELLED]
+    experiment_id: uuid.UUID = row_picker("experiments", "The experiment.")
+    # COMPLETED is refused by the service (it needs a winner: the 'Pick an experiment's
+    # winner' form); offered anyway so the operator reads why.
+    status: ExperimentStatus
 
 
 class PickExperimentWinner(BaseModel):
-    experiment_id: uuid.UUID = Field(description="A RUNNING or PAUSED experiment.")
+    experiment_id: uuid.UUID = row_picker("experiments", "A RUNNING or PAUSED experiment.")
     metric: Literal["ctr", "cvr"] = "ctr"
     threshold: float = Field(default=0.95, gt=0, lt=1, description="Confidence needed.")
 
@@ -217,6 +232,25 @@ TABLE_CONFIGS = [
             },
         },
         update=update_campaign,
+        create=create_campaign,
+        creatable_columns=[
+            Campaign.user,
+            Campaign.name,
+            Campaign.description,
+            Campaign.objective,
+            Campaign.budget,
+            Campaign.daily_budget,
+            Campaign.currency,
+            Campaign.meta_campaign_id,
+            Campaign.meta_ad_set_id,
+            Campaign.meta_account_id,
+            Campaign.target_audience,
+            Campaign.target_locations,
+            Campaign.target_age_range,
+            Campaign.start_date,
+            Campaign.end_date,
+            Campaign.metadata,
+        ],
         live_parents=LIVE_USER,
     ),
     GatewayTableConfig(

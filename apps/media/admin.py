@@ -21,7 +21,7 @@ from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import json_object, not_blank
-from apps.media.services import asset_transition, prediction_fill_actuals
+from apps.media.services import asset_transition, prediction_fill_actuals, prediction_record
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
 from apps.users.admin import LIVE_USER
 
@@ -114,6 +114,19 @@ async def record_actuals_endpoint(request: Request, data: RecordActuals) -> str:
     except GatewayError as error:
         raise ValueError(error.message) from None
     return f"Prediction {data.prediction_id}: error {record.prediction_error}."
+
+
+async def create_prediction(values: dict[str, Any]) -> uuid.UUID:
+    """The "add row" form: ``prediction_record`` (a live clip, at least one figure)."""
+    if "clip" in values:
+        values["clip_id"] = values.pop("clip")
+    try:
+        record = await prediction_record(**values)
+    except GatewayError as error:
+        if error.field == "clip_id":  # the form's field is "clip"
+            error.field = "clip"
+        raise
+    return record.id
 
 
 SET_BY_PIPELINE = "the analysis pipeline sets it through the media services"
@@ -215,6 +228,20 @@ TABLE_CONFIGS = [
             "prediction_error": "computed from the actual figures",
         },
         update=generic_update(Prediction),
+        create=create_prediction,
+        creatable_columns=[
+            Prediction.clip,
+            Prediction.model_version,
+            Prediction.model_type,
+            Prediction.predicted_roas,
+            Prediction.predicted_ctr,
+            Prediction.predicted_cpc,
+            Prediction.predicted_cpa,
+            Prediction.predicted_engagement,
+            Prediction.confidence,
+            Prediction.features,
+            Prediction.metadata,
+        ],
         live_parents=LIVE_CLIP,
     ),
 ]

@@ -181,13 +181,17 @@ async def test_an_experiment_completes_only_with_a_winner(client_for: ClientFact
         field="winner_variant_id",
         says="read only",
     )
-    # the status form does not offer COMPLETED
+    # the status form refuses COMPLETED without a winner, in the service's words
     response = await client.post(
         "/admin/api/forms/change-an-experiment's-status/",
         json={"experiment_id": str(experiment.id), "status": "COMPLETED"},
         headers=csrf(client),
     )
     assert response.status_code == 422
+    assert response.json()["custom_form_error"] == (
+        "a RUNNING experiment becomes COMPLETED only with a winner "
+        "(experiment_select_winner picks it)"
+    )
     assert (await row_of(Experiment, experiment.id))["status"] == "RUNNING"
     paused = await client.post(
         "/admin/api/forms/change-an-experiment's-status/",

@@ -256,8 +256,9 @@ async def campaign_transition(*, campaign_id: uuid.UUID, status: CampaignStatus)
         return CampaignRecord.from_row(row)
     if current is None:
         raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
+    article = "an" if current[0] in "AEIOU" else "a"
     raise InvalidCampaignTransitionError(
-        f"a {current} campaign cannot become {target.value}",
+        f"{article} {current} campaign cannot become {target.value}",
         field="status",
         rule=f"{current}->{target.value}",
     )

@@ -151,6 +151,26 @@ async def experiment_transition(
             field="status",
             rule="choices",
         ) from None
+    if target is ExperimentStatus.COMPLETED:
+        # Completing needs a winner: only experiment_select_winner sets one.
+        async with connection() as conn:
+            state = await conn.fetchrow(_EXPERIMENT_STATE, experiment_id, "")
+        if state is None:
+            raise ExperimentNotFoundError(
+                f"experiment {experiment_id} not found", field="experiment_id"
+            )
+        if state["status"] in EXPERIMENT_RECORDING:
+            raise InvalidExperimentTransitionError(
+                f"a {state['status']} experiment becomes COMPLETED only with a winner "
+                "(experiment_select_winner picks it)",
+                field="winner_variant_id",
+                rule="required",
+            )
+        raise InvalidExperimentTransitionError(
+            f"a {state['status']} experiment cannot become COMPLETED",
+            field="status",
+            rule=f"{state['status']}->COMPLETED",
+        )
     sources = sources_of(EXPERIMENT_TRANSITIONS, target)
     async with connection() as conn:
         row = await conn.fetchrow(_EXPERIMENT_TRANSITION, experiment_id, target.value, sources)
