@@ -462,3 +462,55 @@ async def test_a_json_object_hiding_nan_is_refused(value: dict[str, object], bad
         "metadata": {**value, "deep": [{"x": bad}]},
     }
     await assert_refused(Case(document_create, kwargs, "metadata", "finite"))
+
+
+# --- The same limits in the database ---------------------------------------------------------
+
+LENGTH_CHECKS = (
+    "SELECT conrelid::regclass::text AS table_name, conname, convalidated,"
+    " pg_get_constraintdef(oid) AS definition"
+    " FROM pg_constraint WHERE contype = 'c' AND conname LIKE '%\\_length'"
+)
+
+
+async def test_the_database_holds_the_text_length_limits_too() -> None:
+    from tests.helpers import connection
+
+    rows = await connection().fetch(LENGTH_CHECKS)
+    found = {(row["table_name"], row["conname"]): row for row in rows}
+    # every name, email and content column is limited, validated, at the Python limit
+    for table, column, limit in (
+        ("users", "email", 254),
+        ("users", "name", 200),
+        ("api_keys", "name", 100),
+        ("campaigns", "name", 200),
+        ("experiments", "name", 200),
+        ("knowledge_documents", "name", 200),
+        ("knowledge_documents", "content", 1_000_000),
+        ("assets", "filename", DEFAULT_TEXT_MAX_LENGTH),
+    ):
+        row = found[(table, f"{table}_{column}_length")]
+        assert row["convalidated"], row
+        assert f"<= {limit}" in row["definition"], row
+    assert len(found) == 38  # 3 users, 13 media, 11 ads, 11 knowledge columns
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "length"),
+    [("campaigns", "name", 201), ("campaigns", "description", 10_001)],
+)
+async def test_a_writer_that_skips_the_services_is_refused_by_the_database(
+    table: str, column: str, length: int
+) -> None:
+    import asyncpg
+
+    from tests.helpers import assert_refused as assert_sql_refused
+
+    campaign_id = await _campaign(await _user())
+    await assert_sql_refused(
+        f"UPDATE {table} SET {column} = repeat('x', $2) WHERE id = $1",
+        campaign_id,
+        length,
+        error=asyncpg.CheckViolationError,
+        constraint=f"{table}_{column}_length",
+    )
