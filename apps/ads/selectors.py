@@ -30,8 +30,9 @@ from apps.ads.records import (
     RollupRow,
 )
 from apps.ads.tables import CampaignStatus
-from apps.core.keyset import keyset_page
-from apps.core.pagination import Page, decode_cursor, page_size
+from apps.core.keyset import cursor_after, keyset_page
+from apps.core.pagination import Page, page_size
+from apps.core.validation import validated
 
 LIVE_CAMPAIGN = "c.deleted_at IS NULL AND u.deleted_at IS NULL"
 
@@ -42,6 +43,7 @@ WHERE c.id = $1 AND {LIVE_CAMPAIGN}
 """
 
 
+@validated(error=AdsValidationError)
 async def campaign_get(*, campaign_id: uuid.UUID) -> CampaignRecord:
     """The live campaign ``campaign_id``; CampaignNotFoundError otherwise."""
     async with connection() as conn:
@@ -51,6 +53,7 @@ async def campaign_get(*, campaign_id: uuid.UUID) -> CampaignRecord:
     return CampaignRecord.from_row(row)
 
 
+@validated(error=AdsValidationError)
 async def campaign_list(
     *,
     user_id: uuid.UUID | None = None,
@@ -71,7 +74,9 @@ async def campaign_list(
         args.append(CampaignStatus(status).value)
         conditions.append(f"c.status = ${len(args)}")
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, list_name=list_name)
+        created_at, last_id = cursor_after(
+            cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID)
+        )
         args += [created_at, last_id]
         conditions.append(f"(c.created_at, c.id) < (${len(args) - 1}, ${len(args)})")
     args.append(size + 1)
@@ -99,6 +104,7 @@ WHERE e.id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_get(*, experiment_id: uuid.UUID) -> ExperimentRecord:
     """The live experiment ``experiment_id``; ExperimentNotFoundError otherwise."""
     async with connection() as conn:
@@ -110,6 +116,7 @@ async def experiment_get(*, experiment_id: uuid.UUID) -> ExperimentRecord:
     return ExperimentRecord.from_row(row)
 
 
+@validated(error=AdsValidationError)
 async def experiment_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ExperimentRecord]:
@@ -120,7 +127,9 @@ async def experiment_list(
     args: list[Any] = [campaign_id]
     keyset = ""
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, list_name=list_name)
+        created_at, last_id = cursor_after(
+            cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID)
+        )
         args += [created_at, last_id]
         keyset = "AND (e.created_at, e.id) < ($2, $3)"
     args.append(size + 1)
@@ -146,6 +155,7 @@ _CONVERSION_COLUMNS = (
 )
 
 
+@validated(error=AdsValidationError)
 async def conversion_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ConversionRecord]:
@@ -156,7 +166,9 @@ async def conversion_list(
     args: list[Any] = [campaign_id]
     keyset = ""
     if cursor is not None:
-        timestamp, last_id = decode_cursor(cursor, list_name=list_name)
+        timestamp, last_id = cursor_after(
+            cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID)
+        )
         args += [timestamp, last_id]
         keyset = "AND (cv.timestamp, cv.id) < ($2, $3)"
     args.append(size + 1)
@@ -176,6 +188,7 @@ async def conversion_list(
     )
 
 
+@validated(error=AdsValidationError)
 async def performance_metric_list(
     *,
     asset_id: uuid.UUID,
@@ -200,7 +213,7 @@ async def performance_metric_list(
         args.append(platform.strip().lower())  # stored in lower case by the upsert
         conditions.append(f"pm.platform = ${len(args)}")
     if cursor is not None:
-        day, last_id = decode_cursor(cursor, list_name=list_name)
+        day, last_id = cursor_after(cursor, list_name=list_name, types=(datetime.date, uuid.UUID))
         args += [day, last_id]
         conditions.append(f"(pm.date, pm.id) < (${len(args) - 1}, ${len(args)})")
     args.append(size + 1)
@@ -265,6 +278,7 @@ ORDER BY day NULLS LAST
 """
 
 
+@validated(error=AdsValidationError)
 async def campaign_rollup(
     *,
     campaign_id: uuid.UUID,

@@ -28,11 +28,14 @@ from typing import Any, Literal
 from pgvector import Vector
 
 from apps.core.db_errors import translate_errors
-from apps.core.pagination import Page, decode_cursor, encode_cursor, page_size
+from apps.core.keyset import cursor_after
+from apps.core.pagination import Page, encode_cursor, page_size
+from apps.core.validation import validated
 from apps.knowledge.embedders import Embedder, check_embedding, get_embedder
 from apps.knowledge.errors import (
     DocumentNotFoundError,
     DocumentVersionNotFoundError,
+    InvalidEmbeddingError,
     InvalidQueryError,
 )
 from apps.knowledge.tables import KnowledgeDocument
@@ -185,6 +188,7 @@ async def _fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
 # Documents ---------------------------------------------------------------------------------
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_get(*, document_id: uuid.UUID, include_deleted: bool = False) -> Document:
     """One document; DocumentNotFoundError when absent (or soft-deleted, unless included)."""
     state: DocumentState = "all" if include_deleted else "live"
@@ -198,6 +202,7 @@ async def document_get(*, document_id: uuid.UUID, include_deleted: bool = False)
     return _document(rows[0])
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_embedding_get(*, document_id: uuid.UUID) -> list[float] | None:
     """The stored embedding of a document (None until embedded), deleted or not."""
     rows = await _fetch("SELECT embedding FROM knowledge_documents WHERE id = {}", document_id)
@@ -207,6 +212,7 @@ async def document_embedding_get(*, document_id: uuid.UUID) -> list[float] | Non
     return None if embedding is None else list(embedding.to_list())
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_list(
     *,
     category: str | None = None,
@@ -226,7 +232,9 @@ async def document_list(
         conditions.append("d.tags @> ARRAY[{}]::text[]")
         args.append(tag)
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, list_name="knowledge_documents")
+        created_at, last_id = cursor_after(
+            cursor, list_name="knowledge_documents", types=(datetime.datetime, uuid.UUID)
+        )
         conditions.append("(d.created_at, d.id) < ({}, {})")
         args.extend([created_at, last_id])
     rows = await _fetch(
@@ -244,6 +252,7 @@ async def document_list(
     return Page(items=documents, next_cursor=next_cursor)
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_pending_embedding_count(*, model: str) -> int:
     """How many documents (deleted ones too) lack an embedding made by ``model``."""
     rows = await _fetch(
@@ -254,6 +263,7 @@ async def document_pending_embedding_count(*, model: str) -> int:
     return int(rows[0]["n"])
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_pending_embedding_batch(
     *, model: str, after_id: uuid.UUID | None, limit: int
 ) -> list[dict[str, Any]]:
@@ -275,6 +285,7 @@ async def document_pending_embedding_batch(
 # Versions ----------------------------------------------------------------------------------
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_version_list(
     *, document_id: uuid.UUID, include_deleted: bool = False
 ) -> list[DocumentVersion]:
@@ -288,6 +299,7 @@ async def document_version_list(
     return [_current_version(document), *(_version(row) for row in rows)]
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_version_get(
     *, document_id: uuid.UUID, version: int, include_deleted: bool = False
 ) -> DocumentVersion:
@@ -385,6 +397,7 @@ def _vector_candidates_sql(conditions: list[str], limit: int) -> str:
     )
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_vector(
     *,
     query: str | None = None,
@@ -427,6 +440,7 @@ async def document_search_vector(
     ]
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_text(
     *,
     query: str,
@@ -473,6 +487,7 @@ async def document_search_text(
     ]
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_hybrid(
     *,
     query: str,

@@ -20,7 +20,7 @@ from apps.core.errors import ValidationError
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
 from apps.core.records import Column, EnumColumn, JsonColumn, Row
-from apps.core.validation import one_of
+from apps.core.validation import one_of, validated
 from apps.media.errors import AssetNotFoundError, ClipNotFoundError, PredictionNotFoundError
 from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
 
@@ -210,6 +210,7 @@ _ASSET_BY_ID = f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1 AND {LIVE_
 _ASSET_BY_ID_ANY = f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1"
 
 
+@validated
 async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> AssetRecord:
     """The asset with this id; AssetNotFoundError when absent or (by default) not live."""
     sql = _ASSET_BY_ID_ANY if include_deleted else _ASSET_BY_ID
@@ -232,6 +233,7 @@ def _asset_list_sql(*, after: bool) -> str:
 _ASSET_LIST = {after: _asset_list_sql(after=after) for after in (False, True)}
 
 
+@validated
 async def asset_list(
     *,
     user_id: uuid.UUID,
@@ -267,6 +269,7 @@ _CLIP_BY_ID = (
 _CLIP_BY_ID_ANY = f"SELECT {CLIP_COLUMNS} FROM clips c WHERE c.id = $1"
 
 
+@validated
 async def clip_get(*, clip_id: uuid.UUID, include_deleted: bool = False) -> ClipRecord:
     """The clip with this id; ClipNotFoundError when absent or (by default) not live."""
     sql = _CLIP_BY_ID_ANY if include_deleted else _CLIP_BY_ID
@@ -291,6 +294,7 @@ def _clip_list_sql(*, after: bool) -> str:
 _CLIP_LIST = {after: _clip_list_sql(after=after) for after in (False, True)}
 
 
+@validated
 async def clip_list(
     *,
     asset_id: uuid.UUID,
@@ -345,6 +349,7 @@ _TOP_OF_ASSET = {after: _top_of_asset_sql(after=after) for after in (False, True
 _TOP_OF_USER = {after: _top_of_user_sql(after=after) for after in (False, True)}
 
 
+@validated
 async def clip_list_top(
     *,
     asset_id: uuid.UUID | None = None,
@@ -406,6 +411,7 @@ _NESTED_PREDICTIONS = (
 )
 
 
+@validated
 async def asset_get_with_clips(*, asset_id: uuid.UUID) -> AssetWithClips:
     """A live asset, its live clips and every clip's predictions, in at most three queries
     whatever the number of clips (asset; clips; predictions of all those clips), on one
@@ -443,6 +449,7 @@ _PREDICTION_BY_ID = (
 )
 
 
+@validated
 async def prediction_get(*, prediction_id: uuid.UUID) -> PredictionRecord:
     """The prediction with this id; PredictionNotFoundError when absent or its clip not live."""
     row = await rawsql.fetchrow(
@@ -468,6 +475,7 @@ _ACCURACY_REPORT = (
 )
 
 
+@validated
 async def prediction_accuracy_report(*, model_version: str | None = None) -> list[ModelAccuracy]:
     """Per model_version (or only ``model_version``): how many predictions, how many have
     actuals, and their mean prediction_error. One GROUP BY query over live clips."""

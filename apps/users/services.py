@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from apps.core import rawsql
 from apps.core.errors import ConflictError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import aware, json_object, not_blank, one_of
+from apps.core.validation import aware, json_object, not_blank, one_of, validated
 from apps.users.errors import (
     ApiKeyNotFoundError,
     ApiKeyScopeError,
@@ -109,6 +109,7 @@ def _email_conflict() -> EmailTakenError:
     return EmailTakenError("another user already has this email", field="email", rule="unique")
 
 
+@validated
 async def user_create(
     *,
     email: str,
@@ -154,6 +155,7 @@ _UPDATE_USER = (
 )
 
 
+@validated
 async def user_update(
     *,
     user_id: uuid.UUID,
@@ -197,6 +199,7 @@ _SET_PASSWORD = (
 )
 
 
+@validated
 async def user_set_password(*, user_id: uuid.UUID, password: str | None) -> None:
     """Set (or, with None, remove) a live user's password; only its argon2id hash is stored.
 
@@ -213,6 +216,7 @@ _PASSWORD_HASH = (
 )
 
 
+@validated
 async def user_check_password(*, email: str, password: str) -> UserRecord:
     """The live user with this email and password; InvalidCredentialsError otherwise.
 
@@ -233,6 +237,7 @@ async def user_check_password(*, email: str, password: str) -> UserRecord:
     return await user_get(user_id=row["id"])
 
 
+@validated
 async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a live user: it, its keys, assets, clips and predictions vanish from reads.
 
@@ -243,6 +248,7 @@ async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated
 async def user_restore(*, user_id: uuid.UUID) -> None:
     """Bring a soft-deleted user back, with everything it owned. Raises UserNotFoundError."""
     await restore_row(
@@ -250,6 +256,7 @@ async def user_restore(*, user_id: uuid.UUID) -> None:
     )
 
 
+@validated
 async def user_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete users soft-deleted more than ``older_than`` ago (cascading to all they
     own); return how many users went."""
@@ -314,6 +321,7 @@ _INSERT_API_KEY = (
 )
 
 
+@validated
 async def api_key_issue(
     *,
     user_id: uuid.UUID,
@@ -382,6 +390,7 @@ FROM found
 """
 
 
+@validated
 async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> ApiKeyPrincipal:
     """The user and scopes of the live key matching ``key``, its last use recorded.
 
@@ -418,6 +427,7 @@ _REVOKE_API_KEY = (
 )
 
 
+@validated
 async def api_key_revoke(*, key_id: uuid.UUID, user_id: uuid.UUID | None = None) -> ApiKeyRecord:
     """Revoke a key for good (revoking it again changes nothing); with ``user_id``, only if
     that user owns it. Raises ApiKeyNotFoundError."""

@@ -57,7 +57,7 @@ async def test_doctor_reports_a_healthy_database_without_the_password(
     assert "PostgreSQL 18" in result.stdout
     assert lines(result.stdout, "pgvector")[0].split()[-1] == "0.8.5"
     assert "min 1, max 10, acquire timeout 10 s, connect timeout 5 s" in result.stdout
-    assert "migrations users 3 applied, 0 pending" in _facts(result.stdout)
+    assert "migrations users 5 applied, 0 pending" in _facts(result.stdout)
     assert lines(result.stdout, "drift")[0].split()[-1] == "none"
     assert result.stdout.splitlines()[-1] == "ok: no problems found"
     # and the password is never shown
@@ -118,7 +118,7 @@ async def test_doctor_reports_a_missing_extension_and_pending_migrations(
     assert problems[1] == (
         f"problem: {MIGRATION_FILES} migration(s) pending: run `piccolo db deploy`"
     )
-    assert "migrations users 0 applied, 3 pending" in _facts(result.stdout)
+    assert "migrations users 0 applied, 5 pending" in _facts(result.stdout)
 
 
 async def test_doctor_connects_with_the_configured_timeout(migrated_database: str) -> None:

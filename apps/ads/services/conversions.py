@@ -12,6 +12,7 @@ from apps.ads.errors import AdsValidationError
 from apps.ads.records import ConversionInput, IngestResult
 from apps.ads.services._common import dumps, json_object
 from apps.ads.tables import ConversionSource
+from apps.core.validation import validated
 
 # Batches larger than this go through COPY into a temporary table; smaller ones are sent
 # as arrays in one INSERT ... SELECT FROM unnest(...).
@@ -74,6 +75,7 @@ def _conversion(index: int, item: Any) -> ConversionInput:
     return item
 
 
+@validated(error=AdsValidationError)
 async def conversion_ingest_batch(
     *, source: ConversionSource, conversions: Sequence[ConversionInput]
 ) -> IngestResult:

@@ -24,6 +24,7 @@ from apps.ads.services._common import dumps, json_object, sources_of
 from apps.ads.stats import Metric, VariantCounts, leader_confidence
 from apps.ads.tables import Experiment, ExperimentStatus
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.validation import validated
 
 # COMPLETED and CANCELLED are final. Selecting a winner moves RUNNING or PAUSED to COMPLETED.
 EXPERIMENT_TRANSITIONS: Final[Mapping[ExperimentStatus, frozenset[ExperimentStatus]]] = {
@@ -88,6 +89,7 @@ RETURNING {EXPERIMENT_COLUMNS}
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_create(
     *,
     campaign_id: uuid.UUID,
@@ -139,6 +141,7 @@ WHERE e.id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_transition(
     *, experiment_id: uuid.UUID, status: ExperimentStatus
 ) -> ExperimentRecord:
@@ -207,6 +210,7 @@ RETURNING e.variants
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_record(
     *,
     experiment_id: uuid.UUID,
@@ -272,6 +276,7 @@ def _variant_metrics(variant: Variant) -> dict[str, Any]:
     }
 
 
+@validated(error=AdsValidationError)
 async def experiment_select_winner(
     *, experiment_id: uuid.UUID, threshold: float = 0.95, metric: Metric = "ctr"
 ) -> ExperimentRecord:
@@ -331,6 +336,7 @@ async def experiment_select_winner(
     return ExperimentRecord.from_row(completed)
 
 
+@validated(error=AdsValidationError)
 async def experiment_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete an experiment; return the time."""
     return await soft_delete_row(
@@ -342,6 +348,7 @@ async def experiment_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated(error=AdsValidationError)
 async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     """Bring a soft-deleted experiment back."""
     await restore_row(
@@ -353,6 +360,7 @@ async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     )
 
 
+@validated(error=AdsValidationError)
 async def experiment_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete experiments soft-deleted more than ``older_than`` ago; return how many."""
     return await purge_rows(Experiment, older_than=older_than)
