@@ -357,6 +357,7 @@ def default_rollup_range(
     return since, until
 
 
+@validated(error=AdsValidationError)
 async def campaign_rollups(
     *,
     user_id: uuid.UUID,
