@@ -161,6 +161,10 @@ async def test_the_conversion_stream_reads_everything_in_order_at_flat_cost() ->
     with pytest.raises(AdsValidationError) as error:
         [c async for c in selectors.conversion_stream(page=0)]
     assert error.value.field == "page"
+    # (on a table this small the planner may as well sort another index's rows; with sorts
+    # priced out, the plan shows whether the (created_at, id) index serves the order alone)
+    await connection().execute("SET LOCAL enable_sort = off")
+    await connection().execute("SET LOCAL enable_incremental_sort = off")
     plan = "\n".join(
         row[0]
         for row in await connection().fetch(
