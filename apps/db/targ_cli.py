@@ -24,6 +24,7 @@ import targ
 from targ.format import Color, format_text, get_underline
 
 from apps.core.errors import GatewayError
+from apps.core.observability import operation_var
 
 _INSTALLED = "_gatewaydb_installed"
 
@@ -82,6 +83,9 @@ def error_line(error: BaseException) -> str:
 
 def _call_with(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_with(command: targ.Command, arg_class: targ.Arguments) -> Any:
+        # The command's queries are counted under its verb (apps/core/observability.py);
+        # asyncio.run() copies this context into the command's task.
+        operation_var.set(f"cli:{command.full_name}")
         if "--trace" in sys.argv:
             return original(command, arg_class)
         unknown = sorted(
