@@ -8,6 +8,7 @@ import secrets
 import httpx
 from piccolo.querystring import QueryString
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from app import create_app
 from apps.core import observability
@@ -20,7 +21,7 @@ TOKEN = secrets.token_urlsafe(24)
 
 
 def client() -> httpx.AsyncClient:
-    app = create_app(Settings(metrics_token=TOKEN, admin_login_attempts=10_000))
+    app = create_app(Settings(metrics_token=SecretStr(TOKEN), admin_login_attempts=10_000))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
