@@ -133,6 +133,20 @@ def latency_chart(series: dict[str, list[LatencyPoint]], *, now: float | None = 
     return "".join(parts) + f'<ul class="legend">{legend}</ul>'
 
 
+def operations_table(series: dict[str, list[LatencyPoint]]) -> str:
+    """Every operation of the last hour: queries, and the worst minute's p95."""
+    rows = [
+        {
+            "operation": label,
+            "queries": sum(p.count for p in points),
+            "worst_minute_p95_ms": f"{max(p.p95 for p in points) * 1000:g}",
+        }
+        for label, points in series.items()
+    ]
+    rows.sort(key=lambda row: (-int(row["queries"]), str(row["operation"])))
+    return _table(rows, ("operation", "queries", "worst_minute_p95_ms"))
+
+
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     if not rows:
         return "<p>none</p>"
@@ -163,6 +177,7 @@ def render_page(report: StatsReport, *, pool: observability.PoolFigures) -> str:
     """The page's HTML (no script, no external resource)."""
     ratio = "-" if report.cache_hit_ratio is None else f"{report.cache_hit_ratio:.2%}"
     since = html.escape(report.stats_reset or "the server started")
+    series = observability.HISTORY.series()
     statements = (
         _table(report.slowest_statements, ("mean_ms", "calls", "rows", "total_ms", "statement"))
         if report.statements_available
@@ -184,7 +199,9 @@ cache hit ratio {ratio}; statistics since {since}.</p>
 <p>{pool.size} open of {pool.max_size}: {pool.in_use} in use, {pool.idle} idle,
 {pool.waiting} caller(s) waiting.</p>
 <h2>Query latency by operation, last hour (p95 per minute)</h2>
-{latency_chart(observability.HISTORY.series())}
+{latency_chart(series)}
+<h2>Operations, last hour</h2>
+{operations_table(series)}
 <h2>Largest tables</h2>
 {_table(report.largest_tables, ("table", "total_bytes", "table_bytes", "index_bytes", "live_rows"))}
 <h2>Largest indexes</h2>

@@ -96,15 +96,9 @@ def current_operation() -> str:
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-QUERIES = Counter(
-    "gatewaydb_queries",
-    "Queries sent to PostgreSQL, by operation.",
-    ["operation"],
-    registry=REGISTRY,
-)
 QUERY_SECONDS = Histogram(
     "gatewaydb_query_duration_seconds",
-    "Time from sending a query to its last row, by operation.",
+    "Time from sending a query to its last row, by operation (its _count counts the queries).",
     ["operation"],
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
@@ -142,22 +136,15 @@ CONNECTION_ERRORS = Counter(
 )
 
 # Per-operation children, cached: labels() takes a lock and builds a tuple on every call.
-_children: dict[str, tuple[Any, Any]] = {}
-
-
-def _children_for(label: str) -> tuple[Any, Any]:
-    children = _children.get(label)
-    if children is None:
-        children = (QUERIES.labels(label), QUERY_SECONDS.labels(label))
-        _children[label] = children
-    return children
+_children: dict[str, Any] = {}
 
 
 def record_query(query: str, seconds: float, rows: int) -> None:
     """Count and time one query; log it when slow. Never sees the parameters."""
     label = operation_var.get()
-    count, duration = _children_for(label)
-    count.inc()
+    duration = _children.get(label)
+    if duration is None:
+        duration = _children[label] = QUERY_SECONDS.labels(label)
     duration.observe(seconds)
     HISTORY.observe(label, seconds)
     if seconds >= config.slow_query_seconds:

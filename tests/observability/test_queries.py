@@ -57,23 +57,28 @@ async def test_a_fast_query_is_not_logged(caplog: pytest.LogCaptureFixture) -> N
     with observability.operation("test.fast"):
         await DB.run_querystring(QueryString("SELECT 1"))
     assert slow_query_lines(caplog) == []
-    assert sample("gatewaydb_queries_total", operation="test.fast") == 1
+    assert sample("gatewaydb_query_duration_seconds_count", operation="test.fast") == 1
 
 
 async def test_a_service_and_a_selector_label_their_queries() -> None:
     # given a user created through the service
-    before_create = sample("gatewaydb_queries_total", operation="user_create")
+    before_create = sample("gatewaydb_query_duration_seconds_count", operation="user_create")
     email = f"label-{secrets.token_hex(4)}@example.com"
     await user_create(email=email, name="Label test")
-    created_queries = sample("gatewaydb_queries_total", operation="user_create") - before_create
+    created_queries = (
+        sample("gatewaydb_query_duration_seconds_count", operation="user_create") - before_create
+    )
     # when the selector reads it
-    before = sample("gatewaydb_queries_total", operation="user_get_by_email")
+    before = sample("gatewaydb_query_duration_seconds_count", operation="user_get_by_email")
     before_seconds = sample("gatewaydb_query_duration_seconds_count", operation="user_get_by_email")
     user = await user_get_by_email(email=email)
     # then the queries of each call are counted under its name, once per statement
     assert user.email == email
     assert created_queries >= 1
-    assert sample("gatewaydb_queries_total", operation="user_get_by_email") == before + 1
+    assert (
+        sample("gatewaydb_query_duration_seconds_count", operation="user_get_by_email")
+        == before + 1
+    )
     assert (
         sample("gatewaydb_query_duration_seconds_count", operation="user_get_by_email")
         == before_seconds + 1
@@ -84,11 +89,11 @@ async def test_the_outermost_operation_wins() -> None:
     # a selector called inside an admin request (or a command) counts under that request
     email = f"outer-{secrets.token_hex(4)}@example.com"
     await user_create(email=email, name="Outer")
-    before = sample("gatewaydb_queries_total", operation="user_get_by_email")
+    before = sample("gatewaydb_query_duration_seconds_count", operation="user_get_by_email")
     with observability.operation("admin:users"):
         await user_get_by_email(email=email)
-    assert sample("gatewaydb_queries_total", operation="admin:users") >= 1
-    assert sample("gatewaydb_queries_total", operation="user_get_by_email") == before
+    assert sample("gatewaydb_query_duration_seconds_count", operation="admin:users") >= 1
+    assert sample("gatewaydb_query_duration_seconds_count", operation="user_get_by_email") == before
 
 
 async def test_a_failed_query_is_counted_by_error_type() -> None:
@@ -107,7 +112,7 @@ async def test_timing_can_be_turned_off() -> None:
     observability.configure(enabled=False)
     with observability.operation("test.disabled"):
         await DB.run_querystring(QueryString("SELECT 1"))
-    assert sample("gatewaydb_queries_total", operation="test.disabled") == 0
+    assert sample("gatewaydb_query_duration_seconds_count", operation="test.disabled") == 0
 
 
 async def test_the_history_keeps_the_last_hour_per_minute() -> None:
@@ -120,3 +125,23 @@ async def test_the_history_keeps_the_last_hour_per_minute() -> None:
     points = series["op"]
     assert [p.count for p in points] == [30, 30]
     assert points[0].p95 == 0.001 and points[1].p50 == 0.05
+
+
+def test_the_latency_chart_is_inline_svg_of_the_busiest_operations() -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    from apps.adminsite.observability import latency_chart
+
+    history = observability.LatencyHistory()
+    now = 1_800_000_000.0
+    for minute in range(10):
+        for index in range(9):
+            history.observe(f"op{index}", 0.002 * (index + 1), now=now - 60 * minute)
+    history.observe("rare <op>", 0.5, now=now)
+    chart = latency_chart(history.series(now=now), now=now)
+    svg, legend = chart.split("</svg>")
+    root = ElementTree.fromstring(svg + "</svg>")
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 7  # the seven busiest operations, one colour each
+    assert "rare &lt;op&gt;" not in legend and "op0" in legend
+    assert all(len(line.attrib["points"].split()) == 10 for line in lines)

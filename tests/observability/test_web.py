@@ -53,7 +53,6 @@ async def test_metrics_with_the_token_parses_as_prometheus_text() -> None:
     assert response.headers["content-type"].startswith("text/plain")
     families = {family.name: family for family in text_string_to_metric_families(response.text)}
     for name in (
-        "gatewaydb_queries",
         "gatewaydb_query_duration_seconds",
         "gatewaydb_slow_queries",
         "gatewaydb_errors",
@@ -69,8 +68,9 @@ async def test_metrics_with_the_token_parses_as_prometheus_text() -> None:
         assert name in families, name
     counted = [
         s
-        for s in families["gatewaydb_queries"].samples
-        if s.labels.get("operation") == "test.metrics" and s.name == "gatewaydb_queries_total"
+        for s in families["gatewaydb_query_duration_seconds"].samples
+        if s.labels.get("operation") == "test.metrics"
+        and s.name == "gatewaydb_query_duration_seconds_count"
     ]
     assert counted and counted[0].value >= 1
     [pending] = families["gatewaydb_migrations_pending"].samples
@@ -112,12 +112,12 @@ async def test_readyz_is_ok_when_migrated_and_fails_while_a_migration_is_pending
 
 async def test_an_admin_request_labels_its_queries_by_table() -> None:
     admin = await create_login(admin=True)
-    before = sample("gatewaydb_queries_total", operation="admin:campaigns")
+    before = sample("gatewaydb_query_duration_seconds_count", operation="admin:campaigns")
     async with client() as c:
         await log_in(c, admin.username)
         response = await c.get("/admin/api/tables/campaigns/")
     assert response.status_code == 200
-    assert sample("gatewaydb_queries_total", operation="admin:campaigns") > before
+    assert sample("gatewaydb_query_duration_seconds_count", operation="admin:campaigns") > before
 
 
 async def test_the_database_page_is_for_admins_and_shows_the_figures() -> None:
