@@ -135,15 +135,15 @@ def latency_chart(series: dict[str, list[LatencyPoint]], *, now: float | None = 
 
 def operations_table(series: dict[str, list[LatencyPoint]]) -> str:
     """Every operation of the last hour: queries, and the worst minute's p95."""
-    rows = [
-        {
-            "operation": label,
-            "queries": sum(p.count for p in points),
-            "worst_minute_p95_ms": f"{max(p.p95 for p in points) * 1000:g}",
-        }
+    totals = sorted(
+        ((label, sum(p.count for p in points), max(p.p95 for p in points)))
         for label, points in series.items()
+    )
+    totals.sort(key=lambda total: -total[1])
+    rows: list[dict[str, Any]] = [
+        {"operation": label, "queries": count, "worst_minute_p95_ms": f"{p95 * 1000:g}"}
+        for label, count, p95 in totals
     ]
-    rows.sort(key=lambda row: (-int(row["queries"]), str(row["operation"])))
     return _table(rows, ("operation", "queries", "worst_minute_p95_ms"))
 
 
