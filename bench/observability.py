@@ -10,9 +10,9 @@ sides read one user by email, one operation at a time:
 - ``off``: the same call with ``GATEWAYDB_METRICS_ENABLED=false`` (switched in process);
 - ``floor``: the same SQL, prepared once on one bare asyncpg connection (no pool).
 
-``on`` and ``off`` use the project's engine (a pool of one connection). Each round runs
-``--calls`` calls of ``on`` and of ``off`` back to back (which goes first alternates), then
-of ``floor``; the figures are the medians over the rounds of ops/s, and the cost of
+``on`` and ``off`` use the project's engine (a pool of one connection). Each round makes
+``--calls`` calls per side, the sides alternating call by call (their order rotating); the
+figures are the medians over the rounds of ops/s, and the cost of
 observability is the median over the rounds of 1 - ops(on) / ops(off), with its quartiles
 (the spread a shared machine adds). The three sides must return the same row before timing.
 The bookkeeping line times the hook's own work per query (histogram, history) without the
@@ -85,14 +85,21 @@ async def main(rounds: int, calls: int) -> dict[str, float]:
         row = await call()
         assert (row["id"] if side == "floor" else row.id) == expected.id, side
         await _timed(call, calls)  # warm up
-    # on and off run back to back (their order alternating), so that each round's pair
-    # shares the machine's load; the floor runs after them.
+    # The sides alternate call by call (the order rotating), so that the machine's load,
+    # which moves a lot on a shared machine, weighs on all of them alike.
     ops: dict[str, list[float]] = {side: [] for side in sides}
-    for round_number in range(rounds):
-        pair = ["on", "off"] if round_number % 2 == 0 else ["off", "on"]
-        for side in [*pair, "floor"]:
-            switch(side)
-            ops[side].append(await _timed(sides[side], calls))
+    names = list(sides)
+    for _ in range(rounds):
+        spent = dict.fromkeys(names, 0.0)
+        for call_number in range(calls):
+            shift = call_number % 3
+            for side in names[shift:] + names[:shift]:
+                switch(side)
+                started = time.perf_counter()
+                await sides[side]()
+                spent[side] += time.perf_counter() - started
+        for side in names:
+            ops[side].append(calls / spent[side])
     observability.configure(enabled=True)
     await bare.close()
     await DB.close_connection_pool()
