@@ -57,19 +57,13 @@ config = Config()
 
 
 def configure(*, enabled: bool | None = None, slow_query_ms: float | None = None) -> None:
-    """Turn timing on or off and set the slow-query threshold (milliseconds)."""
+    """Turn timing on or off and set the slow-query threshold (milliseconds).
+
+    ``build_engine`` applies ``GATEWAYDB_METRICS_ENABLED`` and ``GATEWAYDB_SLOW_QUERY_MS``."""
     if enabled is not None:
         config.enabled = enabled
     if slow_query_ms is not None:
         config.slow_query_seconds = slow_query_ms / 1000
-
-
-def configure_from_settings() -> None:
-    """Apply ``GATEWAYDB_METRICS_ENABLED`` and ``GATEWAYDB_SLOW_QUERY_MS``."""
-    from apps.core.settings import get_settings
-
-    settings = get_settings()
-    configure(enabled=settings.metrics_enabled, slow_query_ms=settings.slow_query_ms)
 
 
 # --- operation labels ---------------------------------------------------------------------

@@ -29,10 +29,10 @@ SEQ_SCAN_MINIMUM = 10
 STATEMENT_CHARS = 300
 
 STATEMENTS_HOWTO = (
-    "pg_stat_statements is not loaded. The embedded server's wheel does not ship it. On a "
-    "managed server add pg_stat_statements to shared_preload_libraries (a parameter group on "
-    "RDS, a database flag on Cloud SQL, already there on Azure and Supabase), restart, then run "
-    "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; in this database."
+    "pg_stat_statements is not loaded (the embedded server's wheel does not ship it). On "
+    "another server: SHOW shared_preload_libraries; if pg_stat_statements is missing, add it "
+    "(the server's parameter settings on a managed service, postgresql.conf otherwise) and "
+    "restart; then run CREATE EXTENSION IF NOT EXISTS pg_stat_statements; in this database."
 )
 
 
