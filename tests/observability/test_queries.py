@@ -145,3 +145,18 @@ def test_the_latency_chart_is_inline_svg_of_the_busiest_operations() -> None:
     assert len(lines) == 7  # the seven busiest operations, one colour each
     assert "rare &lt;op&gt;" not in legend and "op0" in legend
     assert all(len(line.attrib["points"].split()) == 10 for line in lines)
+
+
+async def test_every_way_of_sending_a_statement_is_counted() -> None:
+    # execute with and without arguments, executemany and fetch each count once
+    connection = await DB.acquire_connection()
+    try:
+        with observability.operation("test.every_path"):
+            await connection.execute("SELECT 1")
+            await connection.execute("SELECT $1::int", 1)
+            await connection.executemany("SELECT $1::int", [(1,), (2,)])
+            rows = await connection.fetch("SELECT generate_series(1, $1::int)", 3)
+    finally:
+        await DB.release_connection(connection)
+    assert len(rows) == 3
+    assert sample("gatewaydb_query_duration_seconds_count", operation="test.every_path") == 4
