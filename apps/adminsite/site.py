@@ -16,6 +16,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import GatewayCRUD
+from apps.adminsite.observability import PAGE_PATH, AdminOperationLabel
 from apps.adminsite.pickers import FormChoices
 from apps.adminsite.security import ADMIN_PAGE_SCRIPT, NoLimit
 from apps.core.settings import Settings, get_settings
@@ -101,14 +102,14 @@ def build_admin(settings: Settings | None = None) -> Any:
                 # Failed logins are limited per client and username by LoginRateLimit.
                 rate_limit_provider=NoLimit(),
                 site_name="Gateway admin",
-                sidebar_links=deleted_rows_links(tables),
+                sidebar_links={**deleted_rows_links(tables), "Database": PAGE_PATH},
                 auto_include_related=True,
             )
     finally:
         setattr(piccolo_admin.endpoints, "PiccoloCRUD", stock)  # noqa: B010
     router = _admin_router(admin)
     router.template = router.template.replace("</head>", f"{ADMIN_PAGE_SCRIPT}</head>", 1)
-    return FormChoices(admin)
+    return AdminOperationLabel(FormChoices(admin))
 
 
 def _admin_router(app: Any) -> Any:

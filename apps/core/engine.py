@@ -19,6 +19,7 @@ from asyncpg.pool import PoolConnectionProxy
 from pgvector.asyncpg import register_vector
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from apps.core import observability
 from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
 from apps.core.embedded import DATABASE_NAME, start_embedded_server
@@ -139,6 +140,8 @@ class GatewayEngine(PostgresEngine):
         config = url.asyncpg_arguments() if isinstance(url, DatabaseUrl) else None
         super().__init__(config=config or {"database": DATABASE_NAME}, log_queries=log_queries)
         self._config = config
+        self.pool_stats = observability.PoolStats()
+        observability.watch_pool(self)
 
     @property
     def url(self) -> DatabaseUrl:
@@ -172,6 +175,7 @@ class GatewayEngine(PostgresEngine):
         reason = str(error) or type(error).__name__
         if isinstance(error, asyncio.TimeoutError):
             reason = "timed out"
+        self.pool_stats.connection_failed()
         return DatabaseUnavailableError(
             f"cannot connect to the database at {self.url.redacted}: {reason}"
         )
@@ -194,7 +198,7 @@ class GatewayEngine(PostgresEngine):
 
     async def get_new_connection(self) -> asyncpg.Connection:
         try:
-            connection = await asyncpg.connect(**self.config)
+            connection = await asyncpg.connect(**self.config, connection_class=GatewayConnection)
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
         try:
@@ -225,12 +229,14 @@ class GatewayEngine(PostgresEngine):
         if self.pool is None:
             return await self.get_new_connection()
         deadline = asyncio.timeout(self.pool_timeout or None)
+        started = self.pool_stats.acquire_started()
         try:
             # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
             # latter with wait_for, a task per acquire (about 30 us on every query).
             async with deadline:
-                return await self.pool.acquire()
+                connection = await self.pool.acquire()
         except TimeoutError as error:
+            self.pool_stats.acquire_failed(started, timed_out=deadline.expired())
             if not deadline.expired():
                 # The pool grows on demand: this is the connect timeout of a new connection.
                 raise self._unavailable(error) from error
@@ -238,8 +244,13 @@ class GatewayEngine(PostgresEngine):
                 f"no database connection became free within {self._describe_pool_timeout()} "
                 f"(pool size {self.pool_max_size}); raise connection_limit or pool_timeout"
             ) from None
-        except CONNECT_ERRORS as error:
-            raise self._unavailable(error) from error
+        except BaseException as error:
+            self.pool_stats.acquire_failed(started, timed_out=False)
+            if isinstance(error, CONNECT_ERRORS):
+                raise self._unavailable(error) from error
+            raise
+        self.pool_stats.acquire_finished(started)
+        return connection
 
     async def release_connection(
         self, connection: asyncpg.Connection, *, broken: bool = False
@@ -323,6 +334,7 @@ def _in_piccolo_startup_check() -> bool:
 def build_engine(settings: Settings | None = None) -> GatewayEngine:
     """The engine for the configured database; URL parameters win over the settings."""
     settings = settings or get_settings()
+    observability.configure(enabled=settings.metrics_enabled, slow_query_ms=settings.slow_query_ms)
 
     def with_timeout(url: DatabaseUrl) -> DatabaseUrl:
         if url.connect_timeout is None and settings.connect_timeout:

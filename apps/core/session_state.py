@@ -24,9 +24,12 @@ the setting itself.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import asyncpg
+
+from apps.core import observability
 
 _SESSION_STATEMENT = re.compile(
     r"(?:^|;)\s*(?:"
@@ -87,7 +90,43 @@ class GatewayConnection(asyncpg.Connection):  # type: ignore[misc]
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
         if changes_session(query):
             self.session_changed = True
-        result: str = await super().execute(query, *args, **kwargs)
+        if args or not observability.config.enabled:
+            result: str = await super().execute(query, *args, **kwargs)  # args: via _execute
+            return result
+        started = time.perf_counter()
+        try:
+            result = await super().execute(query, **kwargs)
+        except BaseException as error:
+            observability.record_query_error(query, time.perf_counter() - started, error)
+            raise
+        observability.record_query(query, time.perf_counter() - started, 0)
+        return result
+
+    async def _execute(self, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
+        # Where fetch, fetchrow, fetchval and execute-with-arguments run: timed and counted
+        # under the current operation (apps/core/observability.py); never the arguments.
+        if not observability.config.enabled:
+            return await super()._execute(query, args, *rest, **kwargs)
+        started = time.perf_counter()
+        try:
+            result = await super()._execute(query, args, *rest, **kwargs)
+        except BaseException as error:
+            observability.record_query_error(query, time.perf_counter() - started, error)
+            raise
+        rows = result[0] if kwargs.get("return_status") else result
+        observability.record_query(query, time.perf_counter() - started, len(rows or ()))
+        return result
+
+    async def _executemany(self, query: str, args: Any, *rest: Any, **kw: Any) -> Any:
+        if not observability.config.enabled:
+            return await super()._executemany(query, args, *rest, **kw)
+        started = time.perf_counter()
+        try:
+            result = await super()._executemany(query, args, *rest, **kw)
+        except BaseException as error:
+            observability.record_query_error(query, time.perf_counter() - started, error)
+            raise
+        observability.record_query(query, time.perf_counter() - started, len(result or ()))
         return result
 
     async def _get_statement(self, query: str, *args: Any, **kwargs: Any) -> Any:

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=64, ge=1, le=2048, description="Texts per call.")
     embedding_max_retries: int = Field(default=4, ge=0, le=10)
     embedding_timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP call.")
+    metrics_enabled: bool = Field(
+        default=True, description="Time and count every query (/metrics, the slow-query log)."
+    )
+    slow_query_ms: float = Field(
+        default=200.0, ge=0, description="Queries at least this slow are logged (milliseconds)."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token that may read /metrics without an admin login.",
+    )
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

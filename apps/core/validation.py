@@ -38,6 +38,7 @@ from typing import (
 )
 
 from apps.core.errors import ValidationError
+from apps.core.observability import DEFAULT_OPERATION, operation_var
 
 E = TypeVar("E", bound=Enum)
 
@@ -400,6 +401,7 @@ def _validated(
     )
     checks: dict[str, Check | None] = {}
     resolved = False
+    label = func.__qualname__
 
     def resolve() -> None:
         nonlocal resolved
@@ -437,6 +439,14 @@ def _validated(
                     kwargs[name] = check(value)
         except ValidationError as failure:
             raise refuse(failure) from None
-        return await func(**kwargs)
+        # The queries of this call are counted under its name (apps/core/observability.py),
+        # unless an outer call (a service, an admin request, a command) already named them.
+        if operation_var.get() != DEFAULT_OPERATION:
+            return await func(**kwargs)
+        token = operation_var.set(label)
+        try:
+            return await func(**kwargs)
+        finally:
+            operation_var.reset(token)
 
     return cast(F, wrapper)

@@ -12,6 +12,7 @@ from apps.db.commands.reset import reset
 from apps.db.commands.restore import restore
 from apps.db.commands.seed import seed
 from apps.db.commands.sql import sql
+from apps.db.commands.stats import stats
 from apps.db.commands.studio import studio
 from apps.db.forwards_lock import install_forwards_lock
 
@@ -23,5 +24,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[],
     migration_dependencies=[],
-    commands=[deploy, seed, reset, backup, restore, drift, doctor, studio, sql],
+    commands=[deploy, seed, reset, backup, restore, drift, doctor, studio, sql, stats],
 )

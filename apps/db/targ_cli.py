@@ -17,6 +17,7 @@ import inspect
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,6 +25,7 @@ import targ
 from targ.format import Color, format_text, get_underline
 
 from apps.core.errors import GatewayError
+from apps.core.observability import operation_var
 
 _INSTALLED = "_gatewaydb_installed"
 
@@ -82,6 +84,9 @@ def error_line(error: BaseException) -> str:
 
 def _call_with(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_with(command: targ.Command, arg_class: targ.Arguments) -> Any:
+        # The command's queries are counted under its verb (apps/core/observability.py);
+        # asyncio.run() copies this context into the command's task.
+        operation_var.set(f"cli:{command.full_name}")
         if "--trace" in sys.argv:
             return original(command, arg_class)
         unknown = sorted(
@@ -134,10 +139,28 @@ def _run(original: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _cli_verb() -> str | None:
+    """``db seed`` when this process is ``piccolo db seed ...``; None outside the CLI."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if not (
+        sys.argv
+        and (Path(sys.argv[0]).name == "piccolo" or getattr(spec, "name", "") == "piccolo.main")
+    ):
+        return None
+    words = [a for a in sys.argv[1:3] if not a.startswith("-")]
+    return " ".join(words) or None
+
+
 def install() -> None:
     """Adapt targ (Piccolo's CLI) once per process."""
     if getattr(targ, _INSTALLED, False):
         return
+    verb = _cli_verb()
+    if verb:
+        # Piccolo's own check for unapplied migrations runs before the verb is dispatched:
+        # its queries count under the verb too.
+        operation_var.set(f"cli:{verb}")
     targ.Command.arguments_description = property(_arguments_description)  # type: ignore[assignment,method-assign]
     targ.Command.usage = property(_usage)  # type: ignore[assignment,method-assign]
     targ.Command.call_with = _call_with(targ.Command.call_with)  # type: ignore[method-assign]

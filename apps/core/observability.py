@@ -1,0 +1,360 @@
+"""Query timing, the slow-query log, pool gauges and the in-process latency history.
+
+Every query a :class:`~apps.core.session_state.GatewayConnection` runs is timed and counted
+under the *operation* in effect: the qualified name of the public service or selector being
+called (set once by ``@validated``, the outermost call wins), ``admin:<table>`` for an admin
+request, ``cli:<verb>`` for a command, ``other`` for anything else. Parameter values are
+never recorded (they hold personal data): the slow-query log has the SQL text with its
+``$n`` placeholders, the operation, the duration and the rows returned.
+
+The metrics live in a registry of their own (:data:`REGISTRY`), not prometheus-client's
+global default, and are served by ``/metrics``. ``GATEWAYDB_METRICS_ENABLED=false`` turns
+query timing off (the pool gauges, read when scraped, stay).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextvars
+import json
+import logging
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+DEFAULT_OPERATION = "other"
+SLOW_QUERY_LOGGER = "gatewaydb.slow_query"
+# Seconds; the same bounds for the Prometheus histogram and the in-process history.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+HISTORY_MINUTES = 60
+# The longest SQL text the slow-query log keeps (a 500-row VALUES list is not worth a log line).
+SLOW_SQL_MAX_CHARS = 2000
+
+operation_var: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "gatewaydb_operation", default=DEFAULT_OPERATION
+)
+slow_query_log = logging.getLogger(SLOW_QUERY_LOGGER)
+
+
+@dataclass
+class Config:
+    """What the hook does; :func:`configure` sets it from the settings."""
+
+    enabled: bool = True
+    slow_query_seconds: float = 0.2
+
+
+config = Config()
+
+
+def configure(*, enabled: bool | None = None, slow_query_ms: float | None = None) -> None:
+    """Turn timing on or off and set the slow-query threshold (milliseconds).
+
+    ``build_engine`` applies ``GATEWAYDB_METRICS_ENABLED`` and ``GATEWAYDB_SLOW_QUERY_MS``."""
+    if enabled is not None:
+        config.enabled = enabled
+    if slow_query_ms is not None:
+        config.slow_query_seconds = slow_query_ms / 1000
+
+
+# --- operation labels ---------------------------------------------------------------------
+
+
+@contextmanager
+def operation(label: str) -> Iterator[None]:
+    """Label the queries of the block ``label`` unless an outer block already labelled them."""
+    if operation_var.get() != DEFAULT_OPERATION:
+        yield
+        return
+    token = operation_var.set(label)
+    try:
+        yield
+    finally:
+        operation_var.reset(token)
+
+
+def current_operation() -> str:
+    return operation_var.get()
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+QUERY_SECONDS = Histogram(
+    "gatewaydb_query_duration_seconds",
+    "Time from sending a query to its last row, by operation (its _count counts the queries).",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+SLOW_QUERIES = Counter(
+    "gatewaydb_slow_queries",
+    "Queries slower than GATEWAYDB_SLOW_QUERY_MS, by operation.",
+    ["operation"],
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "gatewaydb_errors",
+    "Queries that failed, by operation and error type (the driver's exception class).",
+    ["operation", "type"],
+    registry=REGISTRY,
+)
+POOL_WAIT_SECONDS = Histogram(
+    "gatewaydb_pool_wait_seconds",
+    "Time callers waited for a pooled connection.",
+    ["node"],
+    buckets=(0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0),
+    registry=REGISTRY,
+)
+POOL_TIMEOUTS = Counter(
+    "gatewaydb_pool_timeouts",
+    "Callers that gave up waiting for a pooled connection (PoolTimeoutError).",
+    ["node"],
+    registry=REGISTRY,
+)
+CONNECTION_ERRORS = Counter(
+    "gatewaydb_connection_errors",
+    "Connections that could not be made (DatabaseUnavailableError).",
+    ["node"],
+    registry=REGISTRY,
+)
+
+# Per-operation children, cached: labels() takes a lock and builds a tuple on every call.
+_children: dict[str, Any] = {}
+
+
+def record_query(query: str, seconds: float, rows: int) -> None:
+    """Count and time one query; log it when slow. Never sees the parameters."""
+    label = operation_var.get()
+    duration = _children.get(label)
+    if duration is None:
+        duration = _children[label] = QUERY_SECONDS.labels(label)
+    duration.observe(seconds)
+    HISTORY.observe(label, seconds)
+    if seconds >= config.slow_query_seconds:
+        SLOW_QUERIES.labels(label).inc()
+        log_slow_query(query, seconds=seconds, operation=label, rows=rows)
+
+
+def record_query_error(query: str, seconds: float, error: BaseException) -> None:
+    """Count a failed query by its error type (and time it like the others)."""
+    label = operation_var.get()
+    ERRORS.labels(label, type(error).__name__).inc()
+    record_query(query, seconds, 0)
+
+
+def log_slow_query(query: str, *, seconds: float, operation: str, rows: int) -> None:
+    """One JSON line on the ``gatewaydb.slow_query`` logger (level WARNING)."""
+    sql = " ".join(query.split())
+    if len(sql) > SLOW_SQL_MAX_CHARS:
+        sql = sql[:SLOW_SQL_MAX_CHARS] + "..."
+    slow_query_log.warning(
+        json.dumps(
+            {
+                "event": "slow_query",
+                "duration_ms": round(seconds * 1000, 3),
+                "operation": operation,
+                "rows": rows,
+                "sql": sql,
+            }
+        )
+    )
+
+
+# --- pools ----------------------------------------------------------------------------------
+
+
+class PoolStats:
+    """What an engine's pool cannot tell by itself: callers waiting right now."""
+
+    __slots__ = ("__weakref__", "node", "waiting")
+
+    def __init__(self, node: str = "primary") -> None:
+        self.node = node
+        self.waiting = 0
+
+    def acquire_started(self) -> float:
+        self.waiting += 1
+        return time.perf_counter()
+
+    def acquire_finished(self, started: float) -> None:
+        self.waiting -= 1
+        POOL_WAIT_SECONDS.labels(self.node).observe(time.perf_counter() - started)
+
+    def acquire_failed(self, started: float, *, timed_out: bool) -> None:
+        self.waiting -= 1
+        if timed_out:
+            POOL_TIMEOUTS.labels(self.node).inc()
+            POOL_WAIT_SECONDS.labels(self.node).observe(time.perf_counter() - started)
+
+    def connection_failed(self) -> None:
+        CONNECTION_ERRORS.labels(self.node).inc()
+
+
+_engines: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def watch_pool(engine: Any) -> None:
+    """Report ``engine``'s pool (it has ``pool``, ``pool_max_size`` and ``pool_stats``)."""
+    _engines.add(engine)
+
+
+@dataclass(frozen=True)
+class PoolFigures:
+    node: str
+    size: int
+    max_size: int
+    in_use: int
+    idle: int
+    waiting: int
+
+
+def pool_figures(engine: Any) -> PoolFigures:
+    """The figures of ``engine``'s pool now (all zero when it has none open)."""
+    pool = engine.pool
+    stats: PoolStats = engine.pool_stats
+    if pool is None:
+        return PoolFigures(stats.node, 0, engine.pool_max_size, 0, 0, stats.waiting)
+    size, idle = pool.get_size(), pool.get_idle_size()
+    return PoolFigures(stats.node, size, pool.get_max_size(), size - idle, idle, stats.waiting)
+
+
+class _PoolCollector(Collector):
+    def collect(self) -> Iterable[Any]:
+        families = {
+            "size": GaugeMetricFamily(
+                "gatewaydb_pool_size", "Open connections in the pool.", labels=["node"]
+            ),
+            "max_size": GaugeMetricFamily(
+                "gatewaydb_pool_max_size", "The most connections the pool opens.", labels=["node"]
+            ),
+            "in_use": GaugeMetricFamily(
+                "gatewaydb_pool_in_use", "Pooled connections lent out.", labels=["node"]
+            ),
+            "idle": GaugeMetricFamily(
+                "gatewaydb_pool_idle", "Pooled connections free to lend.", labels=["node"]
+            ),
+            "waiting": GaugeMetricFamily(
+                "gatewaydb_pool_waiting", "Callers waiting for a connection.", labels=["node"]
+            ),
+        }
+        # Every engine of a node adds up (a process normally has one per node).
+        totals: dict[str, dict[str, int]] = {}
+        for engine in list(_engines):
+            figures = pool_figures(engine)
+            node = totals.setdefault(figures.node, dict.fromkeys(families, 0))
+            for name in families:
+                node[name] += getattr(figures, name)
+        for node_name, values in totals.items():
+            for name, family in families.items():
+                family.add_metric([node_name], values[name])
+        yield from families.values()
+
+
+class _MigrationsCollector(Collector):
+    """``gatewaydb_migrations_pending``: set by whoever last counted them (/metrics, /readyz)."""
+
+    pending: int | None = None
+
+    def collect(self) -> Iterable[Any]:
+        family = GaugeMetricFamily(
+            "gatewaydb_migrations_pending", "Migrations not applied to the database."
+        )
+        if self.pending is not None:
+            family.add_metric([], self.pending)
+        yield family
+
+
+REGISTRY.register(_PoolCollector())
+MIGRATIONS = _MigrationsCollector()
+REGISTRY.register(MIGRATIONS)
+
+
+# --- the last hour, in process --------------------------------------------------------------
+
+
+@dataclass
+class _Minute:
+    minute: int
+    by_operation: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LatencyPoint:
+    """One operation in one minute: its query count and estimated percentiles (seconds)."""
+
+    minute: int
+    count: int
+    p50: float
+    p95: float
+
+
+class LatencyHistory:
+    """Per-minute latency histograms by operation, for the last ``minutes`` minutes.
+
+    Each minute keeps, per operation, one count per bucket of :data:`LATENCY_BUCKETS` (plus
+    the overflow) and the sum: a few hundred bytes per operation and minute.
+    """
+
+    def __init__(self, minutes: int = HISTORY_MINUTES) -> None:
+        self._minutes: deque[_Minute] = deque(maxlen=minutes)
+        self._lock = threading.Lock()
+
+    def observe(self, label: str, seconds: float, *, now: float | None = None) -> None:
+        minute = int((time.time() if now is None else now) // 60)
+        with self._lock:
+            if not self._minutes or self._minutes[-1].minute != minute:
+                self._minutes.append(_Minute(minute))
+            counts = self._minutes[-1].by_operation.get(label)
+            if counts is None:
+                counts = [0.0] * (len(LATENCY_BUCKETS) + 2)
+                self._minutes[-1].by_operation[label] = counts
+            counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            counts[-1] += seconds
+
+    def series(self, *, now: float | None = None) -> dict[str, list[LatencyPoint]]:
+        """Per operation, the minutes of the last hour that saw queries, oldest first."""
+        oldest = int((time.time() if now is None else now) // 60) - self._minutes.maxlen + 1  # type: ignore[operator]
+        result: dict[str, list[LatencyPoint]] = {}
+        with self._lock:
+            minutes = [m for m in self._minutes if m.minute >= oldest]
+            for entry in minutes:
+                for label, counts in entry.by_operation.items():
+                    buckets = counts[:-1]
+                    total = int(sum(buckets))
+                    result.setdefault(label, []).append(
+                        LatencyPoint(
+                            entry.minute,
+                            total,
+                            _quantile(buckets, total, 0.5),
+                            _quantile(buckets, total, 0.95),
+                        )
+                    )
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._minutes.clear()
+
+
+def _quantile(buckets: list[float], total: int, q: float) -> float:
+    """The upper bound of the bucket holding quantile ``q`` (the overflow: the last bound)."""
+    rank, seen = q * total, 0.0
+    for index, count in enumerate(buckets):
+        seen += count
+        if seen >= rank and count:
+            return LATENCY_BUCKETS[min(index, len(LATENCY_BUCKETS) - 1)]
+    return LATENCY_BUCKETS[-1]
+
+
+HISTORY = LatencyHistory()
