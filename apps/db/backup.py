@@ -15,10 +15,11 @@ import tempfile
 from pathlib import Path
 
 from apps.core.settings import get_settings
-from apps.db.connection import dedicated_connection, project_engine
+from apps.db.connection import dedicated_connection, on_migration_role, project_engine
 from apps.db.errors import ArchiveError, BackupFailedError, BackupPathError
 from apps.db.manifest import verify_table_of_contents
 from apps.db.pgtools import find_client_tool, libpq_target
+from apps.db.roles import PROTECTED_TABLES_SQL
 
 
 async def server_major_version() -> int:
@@ -119,6 +120,7 @@ def _validate(pg_restore: Path, path: Path) -> None:
         _check_archive(pg_restore, path.expanduser().resolve(), Path(folder) / "restore.sql")
 
 
+@on_migration_role
 async def archive_check(*, path: Path) -> None:
     """Raise :class:`ArchiveError` unless ``path`` is a complete, readable archive."""
     major = await server_major_version()
@@ -144,6 +146,7 @@ def _restore(pg_restore: Path, psql: Path, *, dsn: str, env: dict[str, str], pat
                 "--command=CREATE SCHEMA public",
                 "--command=GRANT USAGE ON SCHEMA public TO PUBLIC",
                 f"--file={script}",
+                f"--command={PROTECTED_TABLES_SQL}",  # least privilege (apps/db/roles.py)
             ],
             env=env,
         )
@@ -154,6 +157,7 @@ def _restore(pg_restore: Path, psql: Path, *, dsn: str, env: dict[str, str], pat
         )
 
 
+@on_migration_role
 async def database_restore(*, path: Path) -> None:
     """Replace the database's ``public`` schema with the archive at ``path``, atomically."""
     major = await server_major_version()

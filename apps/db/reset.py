@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apps.core.settings import Settings
-from apps.db.connection import dedicated_connection, project_engine
+from apps.db.connection import dedicated_connection, on_migration_role, project_engine
 from apps.db.deploy import database_deploy
 from apps.db.errors import CommandRefusedError
 from apps.db.seed import database_seed
@@ -23,6 +23,7 @@ def refuse_in_production(settings: Settings, *, command: str) -> None:
         )
 
 
+@on_migration_role
 async def schema_drop() -> None:
     """Drop the ``public`` schema and everything in it, and create it again, empty."""
     async with dedicated_connection() as connection, connection.transaction():
@@ -32,6 +33,7 @@ async def schema_drop() -> None:
         await connection.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
 
 
+@on_migration_role
 async def database_reset(
     *,
     settings: Settings,
