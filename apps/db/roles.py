@@ -319,3 +319,47 @@ async def roles_setup(
 async def protected_tables_restrict(connection: asyncpg.Connection) -> None:
     """Take from every role but the owner what the protected tables do not allow."""
     await connection.execute(PROTECTED_TABLES_SQL)
+
+
+# A role that is not a superuser cannot create pgvector again once it is dropped, so a
+# reset as the migration role clears the schema but keeps the extensions' objects.
+KEEPS_EXTENSIONS_SQL = "SELECT NOT rolsuper FROM pg_roles WHERE rolname = current_user"
+SCHEMA_CLEAR_SQL = """
+DO $clear$
+DECLARE item record;
+BEGIN
+    FOR item IN
+        SELECT format('DROP %s IF EXISTS %s CASCADE',
+            CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
+                ELSE 'TABLE' END,
+            c.oid::regclass) AS statement
+        FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace
+            AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+    LOOP
+        EXECUTE item.statement;
+    END LOOP;
+    FOR item IN
+        SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure) AS statement
+        FROM pg_proc p
+        WHERE p.pronamespace = 'public'::regnamespace
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                AND d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE item.statement;
+    END LOOP;
+    FOR item IN
+        SELECT format('DROP TYPE IF EXISTS %s CASCADE', t.oid::regtype) AS statement
+        FROM pg_type t
+        WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd', 'r', 'm')
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                AND d.objid = t.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE item.statement;
+    END LOOP;
+END
+$clear$
+""".strip()
