@@ -204,6 +204,16 @@ def roles_setup_sql(plan: RolePlan) -> list[str]:
             f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
             f"CREATE ROLE {quote_identifier(name)} LOGIN; END IF; END $role$"
         )
+    # An admin login that is not a superuser (a managed server's) must be a member of the
+    # migration role to hand it the schema and to set its default privileges; on
+    # PostgreSQL 16+ creating a role does not make its creator one.
+    statements.append(
+        "DO $member$ BEGIN "
+        "IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+        f"AND NOT pg_has_role(current_user, '{plan.migration_role}', 'USAGE') THEN "
+        f"EXECUTE format('GRANT %I TO %I', '{plan.migration_role}', current_user); "
+        "END IF; END $member$"
+    )
     statements += [
         f"ALTER ROLE {migration} LOGIN",
         f"ALTER ROLE {app} LOGIN",

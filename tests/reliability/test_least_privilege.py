@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -26,6 +27,7 @@ from apps.core.rawsql import fetch, fetchval
 from tests.admin.conftest import build_app, create_login, csrf, log_in
 from tests.conftest import admin_execute, database_url
 from tests.db.helpers import MIGRATION_FILES, piccolo_db
+from tests.db.helpers import fetch as fetch_url
 
 pytestmark = pytest.mark.reliability
 
@@ -401,3 +403,92 @@ async def fetch_as_app(sql: str, *args: object) -> list[asyncpg.Record]:
     from piccolo_conf import DB
 
     return await fetch(DB, sql, *args)
+
+
+async def test_reset_and_restore_as_the_migration_role_keep_least_privilege(
+    scratch_database: str, tmp_path: Path
+) -> None:
+    # given the roles and a seeded deploy on another database
+    app_url = role_url(scratch_database, APP_ROLE)
+    migration_url = role_url(scratch_database, MIGRATION_ROLE)
+    as_roles = {"url": app_url, "DATABASE_MIGRATION_URL": migration_url}
+    roles = piccolo_db(
+        "roles",
+        f"--app-role={APP_ROLE}",
+        f"--migration-role={MIGRATION_ROLE}",
+        url=scratch_database,
+    )
+    assert roles.returncode == 0, roles.stderr
+    reset = piccolo_db("reset", "--yes", **as_roles)
+    assert reset.returncode == 0, reset.stderr
+    archive = tmp_path / "seeded.dump"
+    backup = piccolo_db("backup", str(archive), url=app_url)
+    assert backup.returncode == 0, backup.stderr
+    # when the migration role (no superuser: it cannot create pgvector) resets again, then
+    # restores the archive
+    again = piccolo_db("reset", "--yes", "--no-seed", **as_roles)
+    restored = piccolo_db("restore", str(archive), "--yes", **as_roles)
+    # then both succeed, the rows are back, the migration role still owns everything and
+    # the application role has exactly its rights again
+    assert again.returncode == 0, again.stderr
+    assert restored.returncode == 0, restored.stderr
+    acl = {
+        row["relname"]: (row["owner"], row["app"])
+        for row in await fetch_url(
+            scratch_database,
+            "SELECT relname, relowner::regrole::text AS owner, "
+            "array_to_string(ARRAY(SELECT privilege_type FROM aclexplode(relacl) a "
+            "WHERE a.grantee = $1::regrole ORDER BY 1), ',') AS app "
+            "FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'",
+            APP_ROLE,
+        )
+    }
+    assert acl["migration"] == (MIGRATION_ROLE, "SELECT")
+    assert acl["audit_entries"] == (MIGRATION_ROLE, "INSERT,SELECT")
+    assert acl["users"] == (MIGRATION_ROLE, "DELETE,INSERT,SELECT,UPDATE")
+    assert {owner for owner, _ in acl.values()} == {MIGRATION_ROLE}
+    (users,) = await fetch_url(scratch_database, "SELECT count(*) AS n FROM users")
+    assert users["n"] == 3  # the sample users of the seed
+    (extension,) = await fetch_url(
+        scratch_database, "SELECT count(*) AS n FROM pg_extension WHERE extname = 'vector'"
+    )
+    assert extension["n"] == 1
+
+
+def test_the_migration_url_defaults_to_database_url_and_needs_it() -> None:
+    from pydantic import ValidationError as SettingsError
+
+    from apps.core.settings import Settings
+
+    # given only DATABASE_URL, then the schema changes use it
+    single = Settings(database_url="postgresql://app@db/gateway")
+    assert single.migration_database_url == "postgresql://app@db/gateway"
+    # given both, then the migration URL is the second one
+    both = Settings(
+        database_url="postgresql://app@db/gateway",
+        database_migration_url="postgresql://migrate@db/gateway",
+    )
+    assert both.migration_database_url == "postgresql://migrate@db/gateway"
+    # given only the migration URL (the embedded server has a single role), then refused
+    with pytest.raises(SettingsError, match="DATABASE_MIGRATION_URL needs DATABASE_URL"):
+        Settings(database_url=None, database_migration_url="postgresql://migrate@db/gateway")
+
+
+def test_a_bad_migration_url_is_named_as_such() -> None:
+    from apps.core.errors import ConfigurationError
+    from apps.core.settings import Settings
+    from apps.db.connection import migration_url
+
+    # when DATABASE_MIGRATION_URL is not a PostgreSQL URL, or has a bad parameter
+    for url, field in (
+        ("mysql://migrate@db/gateway", "DATABASE_MIGRATION_URL"),
+        ("postgresql://migrate@db/gateway?connect_timeout=soon", "connect_timeout"),
+    ):
+        settings = Settings(database_url="postgresql://app@db/gateway", database_migration_url=url)
+        with pytest.raises(ConfigurationError) as refused:
+            migration_url(settings)
+        # then the error names the setting (or the parameter), never DATABASE_URL
+        assert refused.value.field == field
+        assert "DATABASE_URL" not in refused.value.message.replace("DATABASE_MIGRATION_URL", "")
+    # and with no migration URL there is nothing to switch to
+    assert migration_url(Settings(database_url="postgresql://app@db/gateway")) is None
