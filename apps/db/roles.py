@@ -26,6 +26,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import stringprep
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -156,10 +158,46 @@ def role_name(value: object, *, field: str) -> str:
     return value
 
 
+def saslprep(password: str) -> str:
+    """``password`` as PostgreSQL prepares it for SCRAM (RFC 4013 SASLprep): non-ASCII spaces
+    mapped to a space, invisible characters dropped, NFKC; a password with a prohibited
+    character (or breaking the bidi rules) is used as it is, as the server does."""
+    if password.isascii():
+        return password
+    # A non-ASCII space (U+200B is one) becomes a space before anything is dropped.
+    mapped = "".join(
+        " " if stringprep.in_table_c12(char) else char
+        for char in password
+        if stringprep.in_table_c12(char) or not stringprep.in_table_b1(char)
+    )
+    prepared = unicodedata.normalize("NFKC", mapped)
+    prohibited = (
+        stringprep.in_table_c12,
+        stringprep.in_table_c21_c22,
+        stringprep.in_table_c3,
+        stringprep.in_table_c4,
+        stringprep.in_table_c5,
+        stringprep.in_table_c6,
+        stringprep.in_table_c7,
+        stringprep.in_table_c8,
+        stringprep.in_table_c9,
+        stringprep.in_table_a1,
+    )
+    if any(check(char) for char in prepared for check in prohibited):
+        return password
+    if any(stringprep.in_table_d1(char) for char in prepared) and (
+        any(stringprep.in_table_d2(char) for char in prepared)
+        or not (stringprep.in_table_d1(prepared[0]) and stringprep.in_table_d1(prepared[-1]))
+    ):
+        return password
+    return prepared
+
+
 def scram_sha_256(password: str, *, salt: bytes | None = None) -> str:
     """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802, 7677)."""
     salt = salt if salt is not None else secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, SCRAM_ITERATIONS)
+    secret = saslprep(password).encode("utf-8")
+    salted = hashlib.pbkdf2_hmac("sha256", secret, salt, SCRAM_ITERATIONS)
     client_key = hmac.digest(salted, b"Client Key", "sha256")
     stored_key = hashlib.sha256(client_key).digest()
     server_key = hmac.digest(salted, b"Server Key", "sha256")

@@ -10,6 +10,7 @@ and raw statements as the application role, in a transaction rolled back at the 
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -492,3 +493,39 @@ def test_a_bad_migration_url_is_named_as_such() -> None:
         assert "DATABASE_URL" not in refused.value.message.replace("DATABASE_MIGRATION_URL", "")
     # and with no migration URL there is nothing to switch to
     assert migration_url(Settings(database_url="postgresql://app@db/gateway")) is None
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        f"clear-{SUFFIX}",
+        f"accent-{SUFFIX}-\u00e9",  # NFKC leaves it
+        f"nbsp-{SUFFIX}-a\u00a0b",  # SASLprep maps a non-ASCII space to a space
+        f"ligature-{SUFFIX}-\ufb01\u200b",  # NFKC splits the ligature, drops zero width
+        f"prohibited-{SUFFIX}-\u0007",  # a control character: used as it is
+    ],
+)
+async def test_the_scram_verifier_is_the_one_postgresql_computes(
+    least_privilege: Setup, password: str
+) -> None:
+    from apps.db.roles import scram_sha_256
+
+    # given a verifier the server computes itself from a clear password
+    role = f"lp_scram_{SUFFIX}"
+    connection = await asyncpg.connect(parse_database_url(least_privilege.superuser_url).dsn)
+    try:
+        await connection.execute("SET password_encryption = 'scram-sha-256'")
+        await connection.execute(f"CREATE ROLE {role} PASSWORD {quote_literal(password)}")
+        stored = await connection.fetchval(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role
+        )
+    finally:
+        await connection.execute(f"DROP ROLE {role}")
+        await connection.close()
+    # when the command computes one with the same salt, then both are the same
+    salt = base64.b64decode(stored.split("$")[1].split(":")[1])
+    assert scram_sha_256(password, salt=salt) == stored
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
