@@ -11,6 +11,8 @@ and raw statements as the application role, in a transaction rolled back at the 
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,8 +28,8 @@ from apps.core.dburl import parse_database_url
 from apps.core.errors import PermissionDeniedError
 from apps.core.rawsql import fetch, fetchval
 from tests.admin.conftest import build_app, create_login, csrf, log_in
-from tests.conftest import admin_execute, database_url
-from tests.db.helpers import MIGRATION_FILES, piccolo_db
+from tests.conftest import PROJECT_ROOT, admin_execute, database_url
+from tests.db.helpers import MIGRATION_FILES, command_env, piccolo_db
 from tests.db.helpers import fetch as fetch_url
 
 pytestmark = pytest.mark.reliability
@@ -529,3 +531,48 @@ async def test_the_scram_verifier_is_the_one_postgresql_computes(
 
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def migrations_forwards(app_url: str, migration_url: str) -> subprocess.CompletedProcess[str]:
+    """Piccolo's own ``migrations forwards all`` with the two URLs."""
+    return subprocess.run(
+        [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
+        cwd=PROJECT_ROOT,
+        env=command_env(app_url, DATABASE_MIGRATION_URL=migration_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+async def test_migrations_forwards_runs_as_the_migration_role_too(scratch_database: str) -> None:
+    # given the roles on an empty database
+    app_url = role_url(scratch_database, APP_ROLE)
+    roles = piccolo_db(
+        "roles",
+        f"--app-role={APP_ROLE}",
+        f"--migration-role={MIGRATION_ROLE}",
+        url=scratch_database,
+    )
+    assert roles.returncode == 0, roles.stderr
+    # when Piccolo's own forwards runs with the two URLs
+    forwards = migrations_forwards(app_url, role_url(scratch_database, MIGRATION_ROLE))
+    # then the migration role owns what it built, and the history is read-only to the app
+    assert forwards.returncode == 0, forwards.stderr
+    rows = await fetch_url(
+        scratch_database,
+        "SELECT relname, relowner::regrole::text AS owner, "
+        "array_to_string(ARRAY(SELECT privilege_type FROM aclexplode(relacl) a "
+        "WHERE a.grantee = $1::regrole ORDER BY 1), ',') AS app "
+        "FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+        "AND relname IN ('migration', 'audit_entries', 'campaigns') ORDER BY relname",
+        APP_ROLE,
+    )
+    assert [tuple(row) for row in rows] == [
+        ("audit_entries", MIGRATION_ROLE, "INSERT,SELECT"),
+        ("campaigns", MIGRATION_ROLE, "DELETE,INSERT,SELECT,UPDATE"),
+        ("migration", MIGRATION_ROLE, "SELECT"),
+    ]
+    (applied,) = await fetch_url(scratch_database, "SELECT count(*) AS n FROM migration")
+    assert applied["n"] == MIGRATION_FILES
