@@ -135,11 +135,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def migration_database_url(self) -> str | None:
-        """The URL the schema changes use: DATABASE_MIGRATION_URL, else DATABASE_URL."""
-        return self.database_migration_url or self.database_url
-
-    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 

@@ -462,16 +462,20 @@ def test_the_migration_url_defaults_to_database_url_and_needs_it() -> None:
     from pydantic import ValidationError as SettingsError
 
     from apps.core.settings import Settings
+    from apps.db.connection import migration_url
 
-    # given only DATABASE_URL, then the schema changes use it
+    # given only DATABASE_URL, then there is no second role: the schema changes use it
     single = Settings(database_url="postgresql://app@db/gateway")
-    assert single.migration_database_url == "postgresql://app@db/gateway"
-    # given both, then the migration URL is the second one
+    assert migration_url(single) is None
+    # given both, then the schema changes log in as the migration role, with the connect
+    # timeout of the settings
     both = Settings(
         database_url="postgresql://app@db/gateway",
         database_migration_url="postgresql://migrate@db/gateway",
+        connect_timeout=7,
     )
-    assert both.migration_database_url == "postgresql://migrate@db/gateway"
+    url = migration_url(both)
+    assert url is not None and (url.user, url.connect_timeout) == ("migrate", 7)
     # given only the migration URL (the embedded server has a single role), then refused
     with pytest.raises(SettingsError, match="DATABASE_MIGRATION_URL needs DATABASE_URL"):
         Settings(database_url=None, database_migration_url="postgresql://migrate@db/gateway")
@@ -493,8 +497,6 @@ def test_a_bad_migration_url_is_named_as_such() -> None:
         # then the error names the setting (or the parameter), never DATABASE_URL
         assert refused.value.field == field
         assert "DATABASE_URL" not in refused.value.message.replace("DATABASE_MIGRATION_URL", "")
-    # and with no migration URL there is nothing to switch to
-    assert migration_url(Settings(database_url="postgresql://app@db/gateway")) is None
 
 
 @pytest.mark.parametrize(
