@@ -578,3 +578,17 @@ async def test_migrations_forwards_runs_as_the_migration_role_too(scratch_databa
     ]
     (applied,) = await fetch_url(scratch_database, "SELECT count(*) AS n FROM migration")
     assert applied["n"] == MIGRATION_FILES
+
+
+async def test_an_option_without_its_value_is_one_error_line(least_privilege: Setup) -> None:
+    # when the role is given after a space (targ reads `--app-role` as a bare flag)
+    refused = piccolo_db(
+        "roles",
+        "--app-role",
+        APP_ROLE,
+        f"--migration-role={MIGRATION_ROLE}",
+        url=least_privilege.superuser_url,
+    )
+    # then one line says how to give it
+    assert refused.returncode == 1
+    assert refused.stderr == "error: --app-role needs a value: --app-role=NAME\n"

@@ -4,7 +4,7 @@ import getpass
 import sys
 from typing import Any
 
-from apps.db.cli import flag, run_command
+from apps.db.cli import fail, flag, run_command
 from apps.db.connection import as_migration_role, dedicated_connection
 from apps.db.errors import CommandRefusedError
 from apps.db.roles import RolePlan, roles_script, roles_setup
@@ -59,6 +59,10 @@ def roles(
         raise CommandRefusedError(
             "unknown option(s): " + ", ".join(f"--{name}" for name in sorted(options))
         )
+    for name, value in (("app-role", app), ("migration-role", migration)):
+        if not isinstance(value, str):
+            # `--app-role NAME` reaches here as a bare flag: targ needs `--app-role=NAME`.
+            fail(f"--{name} needs a value: --{name}=NAME")
     only_print = flag(print, "print")
 
     async def run() -> str | None:
