@@ -19,11 +19,15 @@ from apps.core.errors import (
     GatewayError,
     LockTimeoutError,
     NotFoundError,
+    PermissionDeniedError,
     StatementTimeoutError,
     ValidationError,
 )
 
 _KEY_DETAIL = re.compile(r"Key \((?P<columns>.+?)\)=")
+_PRIVILEGE_TARGET = re.compile(
+    r"(?:for|of) (?:table|relation|sequence|schema|database|view|function) \"?([\w.]+)"
+)
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _SQL_WORDS = frozenset(
     {"lower", "btrim", "and", "or", "not", "like", "in", "is", "null", "coalesce"}
@@ -83,7 +87,14 @@ def translate(error: asyncpg.PostgresError) -> GatewayError:
     if isinstance(error, asyncpg.DataError):
         return ValidationError(f"invalid value: {error.args[0] if error.args else error}")
     if isinstance(error, asyncpg.InsufficientPrivilegeError):
-        return GatewayError(f"permission denied: {error}")
+        # "permission denied for table migration", "must be owner of table users": the
+        # object refused is the field; the rule is the privilege the role lacks.
+        target = _PRIVILEGE_TARGET.search(str(error))
+        return PermissionDeniedError(
+            f"permission denied: {error}",
+            field=target.group(1) if target else table,
+            rule="owner" if "must be owner" in str(error) else "privilege",
+        )
     if isinstance(error, asyncpg.QueryCanceledError):
         return StatementTimeoutError(
             f"the statement was cancelled (statement_timeout or a cancel request): {error}",

@@ -9,9 +9,10 @@ Future observability (query timing, pool gauges) and read replicas plug in here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -23,7 +24,7 @@ from apps.core import observability
 from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
 from apps.core.embedded import DATABASE_NAME, start_embedded_server
-from apps.core.errors import DatabaseUnavailableError, PoolTimeoutError
+from apps.core.errors import ConfigurationError, DatabaseUnavailableError, PoolTimeoutError
 from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
 
@@ -304,6 +305,20 @@ class GatewayEngine(PostgresEngine):
             raise
         finally:
             await self.release_connection(connection, broken=broken)
+
+    @contextlib.contextmanager
+    def connecting_as(self, url: DatabaseUrl) -> Iterator[None]:
+        """Open every new connection to ``url`` inside the block (the lifecycle commands use
+        the migration role this way: Piccolo's migrations run on this engine). Refused while
+        a pool is open, whose connections would still be the old role's."""
+        if self.pool is not None:
+            raise ConfigurationError("the engine cannot switch roles while its pool is open")
+        saved = (self._url, self._resolve_url, self._config)
+        self._url, self._resolve_url, self._config = url, None, url.asyncpg_arguments()
+        try:
+            yield
+        finally:
+            self._url, self._resolve_url, self._config = saved
 
     def transaction(self, allow_nested: bool = True) -> GatewayTransaction:
         return GatewayTransaction(engine=self, allow_nested=allow_nested)

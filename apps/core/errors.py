@@ -77,3 +77,9 @@ class LockTimeoutError(GatewayError):
     """A row or table lock was not granted within ``lock_timeout``; try again later."""
 
     code = "lock_timeout"
+
+
+class PermissionDeniedError(GatewayError):
+    """The database role may not do this (DDL, the migration history, changing audit entries)."""
+
+    code = "permission_denied"

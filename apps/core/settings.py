@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
         description="PostgreSQL URL; unset means the embedded server in data_dir.",
     )
+    database_migration_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_MIGRATION_URL",
+        description=(
+            "PostgreSQL URL of the migration role (deploy, forwards, reset, restore); "
+            "unset means DATABASE_URL."
+        ),
+    )
     environment: Literal["development", "test", "production"] = Field(
         default="development", description="Production refuses destructive commands."
     )
@@ -127,6 +135,14 @@ class Settings(BaseSettings):
     def _production_needs_a_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.startswith("development-only"):
             raise ValueError("GATEWAYDB_SECRET_KEY must be set in production")
+        return self
+
+    @model_validator(mode="after")
+    def _migration_url_needs_a_server(self) -> Settings:
+        if self.database_migration_url and not self.database_url:
+            raise ValueError(
+                "DATABASE_MIGRATION_URL needs DATABASE_URL (the embedded server has one role)"
+            )
         return self
 
     @property

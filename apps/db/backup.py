@@ -15,10 +15,11 @@ import tempfile
 from pathlib import Path
 
 from apps.core.settings import get_settings
-from apps.db.connection import dedicated_connection, project_engine
+from apps.db.connection import dedicated_connection, on_migration_role, project_engine
 from apps.db.errors import ArchiveError, BackupFailedError, BackupPathError
 from apps.db.manifest import verify_table_of_contents
 from apps.db.pgtools import find_client_tool, libpq_target
+from apps.db.roles import KEEPS_EXTENSIONS_SQL, PROTECTED_TABLES_SQL, SCHEMA_CLEAR_SQL
 
 
 async def server_major_version() -> int:
@@ -94,7 +95,9 @@ async def database_backup(*, path: Path, force: bool = False) -> int:
     return await asyncio.to_thread(_dump, pg_dump, dsn=dsn, env=env, path=path)
 
 
-def _check_archive(pg_restore: Path, path: Path, script: Path) -> None:
+def _check_archive(
+    pg_restore: Path, path: Path, script: Path, *, keep_extensions: bool = False
+) -> None:
     """Read the archive in full into ``script``; raise ArchiveError when it is unreadable."""
     if not path.is_file():
         raise ArchiveError(f"{path} does not exist or is not a file")
@@ -105,7 +108,15 @@ def _check_archive(pg_restore: Path, path: Path, script: Path) -> None:
         )
     verify_table_of_contents(listing.stdout, path=path)
     converted = _run(
-        [str(pg_restore), "--no-owner", "--no-privileges", f"--file={script}", str(path)],
+        [
+            str(pg_restore),
+            "--no-owner",
+            "--no-privileges",
+            # COMMENT ON EXTENSION needs the extension's owner (a superuser)
+            *(["--no-comments"] if keep_extensions else []),
+            f"--file={script}",
+            str(path),
+        ],
         env={},
     )
     if converted.returncode != 0:
@@ -119,6 +130,7 @@ def _validate(pg_restore: Path, path: Path) -> None:
         _check_archive(pg_restore, path.expanduser().resolve(), Path(folder) / "restore.sql")
 
 
+@on_migration_role
 async def archive_check(*, path: Path) -> None:
     """Raise :class:`ArchiveError` unless ``path`` is a complete, readable archive."""
     major = await server_major_version()
@@ -127,11 +139,32 @@ async def archive_check(*, path: Path) -> None:
     await asyncio.to_thread(_validate, pg_restore, path)
 
 
-def _restore(pg_restore: Path, psql: Path, *, dsn: str, env: dict[str, str], path: Path) -> None:
+def _restore(
+    pg_restore: Path,
+    psql: Path,
+    *,
+    dsn: str,
+    env: dict[str, str],
+    path: Path,
+    keep_extensions: bool = False,
+) -> None:
     # A private folder: the SQL script holds the data in clear for a moment.
     with tempfile.TemporaryDirectory(prefix="gatewaydb-restore-") as folder:
         script = Path(folder) / "restore.sql"
-        _check_archive(pg_restore, path.expanduser().resolve(), script)
+        _check_archive(
+            pg_restore, path.expanduser().resolve(), script, keep_extensions=keep_extensions
+        )
+        # A migration role that is not a superuser could not create pgvector again: it
+        # clears the schema but keeps the extension (apps/db/roles.py).
+        clear = (
+            [f"--command={SCHEMA_CLEAR_SQL}"]
+            if keep_extensions
+            else [
+                "--command=DROP SCHEMA IF EXISTS public CASCADE",
+                "--command=CREATE SCHEMA public",
+                "--command=GRANT USAGE ON SCHEMA public TO PUBLIC",
+            ]
+        )
         result = _run(
             [
                 str(psql),
@@ -140,10 +173,9 @@ def _restore(pg_restore: Path, psql: Path, *, dsn: str, env: dict[str, str], pat
                 "--single-transaction",
                 "--set=ON_ERROR_STOP=1",
                 f"--dbname={dsn}",
-                "--command=DROP SCHEMA IF EXISTS public CASCADE",
-                "--command=CREATE SCHEMA public",
-                "--command=GRANT USAGE ON SCHEMA public TO PUBLIC",
+                *clear,
                 f"--file={script}",
+                f"--command={PROTECTED_TABLES_SQL}",  # least privilege (apps/db/roles.py)
             ],
             env=env,
         )
@@ -154,6 +186,7 @@ def _restore(pg_restore: Path, psql: Path, *, dsn: str, env: dict[str, str], pat
         )
 
 
+@on_migration_role
 async def database_restore(*, path: Path) -> None:
     """Replace the database's ``public`` schema with the archive at ``path``, atomically."""
     major = await server_major_version()
@@ -161,4 +194,8 @@ async def database_restore(*, path: Path) -> None:
     pg_restore = find_client_tool("pg_restore", server_major=major, bin_dir=bin_dir)
     psql = find_client_tool("psql", server_major=major, bin_dir=bin_dir)
     dsn, env = libpq_target(project_engine().url)
-    await asyncio.to_thread(_restore, pg_restore, psql, dsn=dsn, env=env, path=path)
+    async with dedicated_connection() as connection:
+        keep_extensions = bool(await connection.fetchval(KEEPS_EXTENSIONS_SQL))
+    await asyncio.to_thread(
+        _restore, pg_restore, psql, dsn=dsn, env=env, path=path, keep_extensions=keep_extensions
+    )

@@ -30,9 +30,10 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import MigrationModule
 
 from apps.core.errors import GatewayError
-from apps.db.connection import dedicated_connection, project_engine
+from apps.db.connection import dedicated_connection, on_migration_role, project_engine
 from apps.db.errors import DeployLockTimeoutError, MigrationFailedError
 from apps.db.indexes import invalid_index_advice, invalid_indexes
+from apps.db.roles import protected_tables_restrict
 
 # pg_advisory_lock key shared by every deploy of this project ("gatewayd" in ASCII).
 DEPLOY_LOCK_KEY = 0x6761746577617964
@@ -123,6 +124,7 @@ async def lock_deploy(connection: asyncpg.Connection, *, wait: float) -> None:
         await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
+@on_migration_role
 async def database_deploy(
     *,
     lock_timeout: float,
@@ -154,6 +156,9 @@ async def database_deploy(
                     ) from error
                 applied.append(migration.label)
                 progress(f"applied {migration.label}")
+            # Least privilege: tables the migrations created got the application role's
+            # default privileges; the migration history and the audit log allow less.
+            await protected_tables_restrict(lock_connection)
             invalid = await invalid_indexes(lock_connection)
             if invalid:
                 raise MigrationFailedError(invalid_index_advice(invalid))

@@ -51,3 +51,9 @@ class SchemaNotReadyError(GatewayError):
     """The tables a command needs do not exist yet: the database is not migrated."""
 
     code = "schema_not_ready"
+
+
+class RoleSetupError(GatewayError):
+    """The roles would not be least privilege (a superuser application role, say)."""
+
+    code = "role_setup"

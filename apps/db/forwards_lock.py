@@ -17,23 +17,27 @@ from typing import Any
 from piccolo.apps.migrations.commands import forwards as piccolo_forwards
 
 from apps.core.settings import get_settings
-from apps.db.connection import dedicated_connection
+from apps.db.connection import as_migration_role, dedicated_connection
 from apps.db.deploy import DEPLOY_LOCK_KEY, lock_deploy
 from apps.db.errors import DeployLockTimeoutError
+from apps.db.roles import protected_tables_restrict
 
 
 def _locked(run: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(run)
     async def run_forwards(*args: Any, **kwargs: Any) -> Any:
-        async with dedicated_connection() as connection:
-            try:
-                await lock_deploy(connection, wait=get_settings().deploy_lock_timeout)
-            except DeployLockTimeoutError as error:
-                raise SystemExit(f"error: migrations forwards: {error.message}") from None
-            try:
-                return await run(*args, **kwargs)
-            finally:
-                await connection.execute("SELECT pg_advisory_unlock($1)", DEPLOY_LOCK_KEY)
+        with as_migration_role():  # the schema changes as the migration role
+            async with dedicated_connection() as connection:
+                try:
+                    await lock_deploy(connection, wait=get_settings().deploy_lock_timeout)
+                except DeployLockTimeoutError as error:
+                    raise SystemExit(f"error: migrations forwards: {error.message}") from None
+                try:
+                    result = await run(*args, **kwargs)
+                    await protected_tables_restrict(connection)
+                    return result
+                finally:
+                    await connection.execute("SELECT pg_advisory_unlock($1)", DEPLOY_LOCK_KEY)
 
     setattr(run_forwards, "takes_deploy_lock", True)  # noqa: B010
     return run_forwards

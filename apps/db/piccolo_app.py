@@ -10,6 +10,7 @@ from apps.db.commands.doctor import doctor
 from apps.db.commands.drift import drift
 from apps.db.commands.reset import reset
 from apps.db.commands.restore import restore
+from apps.db.commands.roles import roles
 from apps.db.commands.seed import seed
 from apps.db.commands.sql import sql
 from apps.db.commands.stats import stats
@@ -24,5 +25,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[],
     migration_dependencies=[],
-    commands=[deploy, seed, reset, backup, restore, drift, doctor, studio, sql, stats],
+    commands=[deploy, seed, reset, backup, restore, roles, drift, doctor, studio, sql, stats],
 )

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apps.core.settings import Settings
-from apps.db.connection import dedicated_connection, project_engine
+from apps.db.connection import dedicated_connection, on_migration_role, project_engine
 from apps.db.deploy import database_deploy
 from apps.db.errors import CommandRefusedError
+from apps.db.roles import KEEPS_EXTENSIONS_SQL, SCHEMA_CLEAR_SQL
 from apps.db.seed import database_seed
 
 
@@ -23,15 +24,21 @@ def refuse_in_production(settings: Settings, *, command: str) -> None:
         )
 
 
+@on_migration_role
 async def schema_drop() -> None:
     """Drop the ``public`` schema and everything in it, and create it again, empty."""
     async with dedicated_connection() as connection, connection.transaction():
+        if await connection.fetchval(KEEPS_EXTENSIONS_SQL):
+            # The migration role (no superuser) could not create pgvector again.
+            await connection.execute(SCHEMA_CLEAR_SQL)
+            return
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
         await connection.execute("CREATE SCHEMA public")
         # As PostgreSQL creates it: every role may look inside (not create).
         await connection.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
 
 
+@on_migration_role
 async def database_reset(
     *,
     settings: Settings,
