@@ -59,3 +59,59 @@ async def silent_server() -> AsyncIterator[int]:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+# --- deploys -------------------------------------------------------------------------------
+
+# What a deploy builds, read from the catalogs: a change to any of these is a schema change.
+_SCHEMA_QUERIES = {
+    "columns": (
+        "SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)"
+        " || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END"
+        " || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') "
+        "AND a.attnum > 0 AND NOT a.attisdropped"
+    ),
+    "constraints": (
+        "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)"
+        " || CASE WHEN convalidated THEN '' ELSE ' NOT VALID' END "
+        "FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+    ),
+    "indexes": (
+        "SELECT pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID'"
+        " END FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace"
+    ),
+    "triggers": (
+        "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal"
+    ),
+    "functions": (
+        "SELECT pg_get_functiondef(p.oid) FROM pg_proc p "
+        "LEFT JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e' "
+        "WHERE p.pronamespace = 'public'::regnamespace AND p.prokind IN ('f', 'p') "
+        "AND d.objid IS NULL"
+    ),
+    "extensions": "SELECT extname || ' ' || extversion FROM pg_extension",
+    "sequences": (
+        "SELECT c.relname FROM pg_class c "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'"
+    ),
+    "history": "SELECT app_name || ':' || name FROM migration",
+}
+
+
+async def schema_fingerprint(url: str) -> dict[str, list[str]]:
+    """Every column, constraint, index (and its validity), trigger, function, extension,
+    sequence and applied migration of ``url``'s database, each list sorted."""
+    connection = await asyncpg.connect(parse_database_url(url).dsn)
+    try:
+        return {
+            part: sorted(row[0] for row in await connection.fetch(query))
+            for part, query in _SCHEMA_QUERIES.items()
+        }
+    finally:
+        await connection.close()
