@@ -38,6 +38,7 @@ from piccolo.conf.apps import Finder
 from apps.ads.records import ConversionInput
 from apps.ads.services import campaign_add_totals, campaign_create, conversion_ingest_batch
 from apps.ads.tables import ConversionSource
+from apps.core import rawsql
 from apps.core.dburl import parse_database_url
 from apps.core.engine import POOL_CLOSE_SECONDS, GatewayEngine
 from apps.core.errors import DatabaseUnavailableError
@@ -45,7 +46,7 @@ from apps.knowledge.services import document_create, document_update
 from apps.media.services import NewClip, asset_register, clip_bulk_create
 from apps.users.services import user_create
 from tests.conftest import TEMPLATE_DATABASE, database_url
-from tests.reliability.helpers import KillableServer, engine_for
+from tests.reliability.helpers import TEST_URL, KillableServer, engine_for
 
 pytestmark = pytest.mark.reliability
 
@@ -341,3 +342,47 @@ async def test_sigkill_of_the_server_under_concurrent_service_writes(
         f"{len(stored)} conversions, totals exact; pool closed in {close_seconds:.2f} s; "
         f"load ran {load_seconds:.1f} s"
     )
+
+
+def _fatal_arrives(connection: asyncpg.Connection) -> None:
+    """Deliver the FATAL message a dying backend sends (as after a postmaster's SIGKILL) to
+    an idle connection, before the end of its socket is read: the moment at which the
+    load test above found asyncpg raising a raw InternalClientError."""
+    fields = b"SFATAL\0C57P01\0Mterminating connection due to unexpected postmaster exit\0\0"
+    message = b"E" + (len(fields) + 4).to_bytes(4, "big") + fields
+    target = getattr(connection, "_con", connection)  # a pool's proxy holds the connection
+    target._protocol.data_received(message)
+
+
+async def test_a_connection_whose_backend_died_while_idle_gives_typed_errors() -> None:
+    url = f"{TEST_URL}&connection_limit=1&pool_timeout=2"
+    engine = engine_for(url)
+    await engine.start_connection_pool()
+    try:
+        # given the pool's idle connection hit by its backend's last message, when a
+        # transaction begins on it, then the error is typed and the next call works
+        connection = await engine.acquire_connection()
+        idle = connection._con
+        await engine.release_connection(connection)
+        _fatal_arrives(idle)
+        with pytest.raises(DatabaseUnavailableError, match="connection failed"):
+            async with engine.transaction():
+                pass
+        assert await rawsql.fetchval(engine, "SELECT 1") == 1
+        # when it happens inside a transaction and a Piccolo query runs next
+        with pytest.raises(DatabaseUnavailableError, match="connection failed"):
+            async with engine.transaction() as transaction:
+                _fatal_arrives(transaction.connection)
+                await engine.run_ddl("SELECT 2")
+        assert engine.current_transaction.get() is None
+        assert await rawsql.fetchval(engine, "SELECT 3") == 3
+        # when a Piccolo query borrows such a connection outside a transaction
+        connection = await engine.acquire_connection()
+        idle = connection._con
+        await engine.release_connection(connection)
+        _fatal_arrives(idle)
+        with pytest.raises(DatabaseUnavailableError, match="connection failed"):
+            await engine.run_ddl("SELECT 4")
+        assert await rawsql.fetchval(engine, "SELECT 5") == 5
+    finally:
+        await engine.close_connection_pool()
