@@ -32,6 +32,8 @@ SEED = 20261128  # the kill points are drawn from this seed: a failure can be re
 # A deploy killed while its backend runs a statement: the server notices the dead client
 # within this many milliseconds (otherwise the statement would run on to its end).
 CLIENT_CHECK_MS = 100
+CONCURRENT_BUILDS = 14  # CREATE INDEX CONCURRENTLY statements across the migrations
+ORPHANED_BUILD = 5  # the build left running by the killed deploy (clips_admin_status_score)
 
 
 @pytest.fixture
@@ -115,6 +117,9 @@ class Deploy:
 
 
 async def _history(url: str) -> list[tuple[str, int]]:
+    """(app:migration, times recorded); empty when the history table is not made yet."""
+    if not (await fetch(url, "SELECT to_regclass('migration') IS NOT NULL AS made"))[0]["made"]:
+        return []
     rows = await fetch(
         url, "SELECT app_name || ':' || name AS label, count(*) AS n FROM migration GROUP BY 1"
     )
@@ -154,21 +159,20 @@ async def test_deploys_started_together_on_an_empty_database(
     print(f"\n{count} deploys at once on an empty database: all exit 0 in {elapsed:.1f} s")
 
 
-async def _kill_after_applied(deploy: Deploy, nth: int) -> str:
+async def _kill_after_applied(deploy: Deploy, nth: int, delay: float) -> str:
+    """Kill the deploy ``delay`` seconds after it printed its ``nth`` applied migration,
+    which lands the kill somewhere in the migrations that follow."""
     applied = 0
     while (line := await deploy.next_line()) is not None:
         if line.startswith("applied "):
             applied += 1
             if applied == nth:
+                await asyncio.sleep(delay)
+                assert deploy.process.returncode is None, "the deploy ended before the kill"
                 deploy.kill()
-                return f"after the {nth}th migration applied ({line.removeprefix('applied ')})"
+                label = line.removeprefix("applied ")
+                return f"{delay * 1000:.0f} ms after migration #{nth} ({label})"
     raise AssertionError(f"the deploy ended before {nth} migrations: {deploy.output}")
-
-
-async def _kill_after_seconds(deploy: Deploy, seconds: float) -> str:
-    await asyncio.sleep(seconds)
-    deploy.kill()
-    return f"{seconds:.2f} s after its start"
 
 
 class IndexBuildBlocker:
@@ -177,7 +181,9 @@ class IndexBuildBlocker:
     A transaction holding an old snapshot makes a concurrent build wait after it built the
     index and before it marks it valid (the "waiting for old snapshots" phase): killed
     there, the index stays in the catalog, invalid. The blocker lets the first builds go
-    by (it renews its snapshot, which the next build will wait for) until the ``nth``.
+    by until the ``nth``: it takes a new snapshot on a second connection, which the next
+    build will wait for, before it ends the one the current build waits for (a build
+    waits only for the snapshots older than its own that existed when it began waiting).
     """
 
     def __init__(self, url: str) -> None:
@@ -187,20 +193,27 @@ class IndexBuildBlocker:
 
     async def __aenter__(self) -> IndexBuildBlocker:
         dsn = parse_database_url(self.url).dsn
-        # Two connections: the activity view is frozen inside a transaction, so the one
-        # that watches must not be the one that holds the snapshot.
-        self.blocker = await asyncpg.connect(dsn)
+        # The activity view is frozen inside a transaction: the connection that watches
+        # must not be one that holds a snapshot.
+        self.blocker, self.spare = [await asyncpg.connect(dsn) for _ in range(2)]
         self.watcher = await asyncpg.connect(dsn)
-        await self.hold()
+        await self._hold(self.blocker)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.blocker.close()
-        await self.watcher.close()
+        for connection in (self.blocker, self.spare, self.watcher):
+            await connection.close()
 
-    async def hold(self) -> None:
-        await self.blocker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        await self.blocker.fetchval("SELECT 1")
+    @staticmethod
+    async def _hold(connection: asyncpg.Connection) -> None:
+        await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        await connection.fetchval("SELECT 1")
+
+    async def renew(self) -> None:
+        """Hold a new snapshot, then end the old one: never a moment without one."""
+        await self._hold(self.spare)
+        await self.release()
+        self.blocker, self.spare = self.spare, self.blocker
 
     async def release(self) -> None:
         await self.blocker.execute("COMMIT")
@@ -220,8 +233,7 @@ class IndexBuildBlocker:
             if len(self.seen) == nth:
                 pid: int = row["pid"]
                 return pid
-            await self.release()
-            await self.hold()
+            await self.renew()
         raise AssertionError(f"the deploy ended before build #{nth}: {deploy.output}")
 
     def index_name(self) -> str:
@@ -264,24 +276,21 @@ async def test_a_deploy_killed_at_random_points_then_redeployed(
     databases: list[str], single_deploy_schema: dict[str, list[str]]
 ) -> None:
     rng = random.Random(SEED)
-    first, second = sorted(rng.sample(range(1, MIGRATION_FILES), 2))
-    points = [
-        ("seconds", rng.uniform(1.0, 4.0)),
-        ("applied", first),
-        ("applied", second),
-        ("index", rng.randint(1, 6)),
+    first, second = sorted(rng.sample(range(1, MIGRATION_FILES - 8), 2))
+    points: list[tuple[str, int, float]] = [
+        ("applied", first, rng.uniform(0, 0.1)),
+        ("applied", second, rng.uniform(0, 0.1)),
+        ("index", rng.randint(1, CONCURRENT_BUILDS), 0.0),
     ]
     report: list[str] = []
-    for kind, where in points:
+    for kind, nth, delay in points:
         # given an empty database and a deploy killed (SIGKILL) at a random point
         url = await _empty_database(databases)
         deploy = await Deploy.start(url)
-        if kind == "seconds":
-            point = await _kill_after_seconds(deploy, float(where))
-        elif kind == "applied":
-            point = await _kill_after_applied(deploy, int(where))
+        if kind == "applied":
+            point = await _kill_after_applied(deploy, nth, delay)
         else:
-            point = await _kill_mid_index_build(deploy, url, int(where))
+            point = await _kill_mid_index_build(deploy, url, nth)
         code = await deploy.finish()
         assert code == -signal.SIGKILL, deploy.output
         # then what it printed is true: each migration it said it applied is recorded (once)
@@ -315,7 +324,7 @@ async def test_a_redeploy_beside_the_killed_deploys_index_build_that_runs_on(
     url = await _empty_database(databases)
     name = parse_database_url(url).database
     await admin_execute(f"ALTER DATABASE {name} RESET client_connection_check_interval")
-    nth = random.Random(SEED + 1).randint(1, 6)
+    nth = ORPHANED_BUILD
     deploy = await Deploy.start(url)
     reader = asyncio.create_task(deploy.finish())
     async with IndexBuildBlocker(url) as blocker:
