@@ -78,6 +78,8 @@ class Deploy:
 
     @classmethod
     async def start(cls, url: str) -> Deploy:
+        # Its output is a pipe, as in a container: block-buffered unless deploy flushes.
+        env = {k: v for k, v in command_env(url).items() if k != "PYTHONUNBUFFERED"}
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -85,7 +87,7 @@ class Deploy:
             "db",
             "deploy",
             cwd=PROJECT_ROOT,
-            env=command_env(url),
+            env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
