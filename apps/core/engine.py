@@ -39,6 +39,21 @@ CONNECT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
+# What asyncpg raises on a connection that broke under it. InternalClientError ("cannot
+# switch to state 12; another operation (2) is in progress") comes from a connection whose
+# backend died while it sat idle: the server's last FATAL message put the protocol in its
+# error state before the socket's end was read, and the next statement finds it so.
+BROKEN_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def broken_connection_error(error: BaseException) -> DatabaseUnavailableError:
+    """The typed error for a connection that broke (see BROKEN_CONNECTION_ERRORS)."""
+    return DatabaseUnavailableError(f"the database connection failed: {error}")
+
+
 # The longest close_connection_pool() waits for busy connections before terminating them.
 POOL_CLOSE_SECONDS = 10.0
 
@@ -73,8 +88,10 @@ class GatewayTransaction(PostgresTransaction):
         self.transaction = self.connection.transaction()
         try:
             await self.begin()
-        except BaseException:
+        except BaseException as error:
             await self._release(broken=True)
+            if isinstance(error, asyncpg.exceptions.InternalClientError):
+                raise broken_connection_error(error) from error
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -90,10 +107,13 @@ class GatewayTransaction(PostgresTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
             broken = False
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (asyncpg.PostgresError, *BROKEN_CONNECTION_ERRORS) as error:
             if exception is not None:
                 # The rollback of a failed block failed too (the connection is gone, which
-                # rolls it back anyway): the block's own error is the one to report.
+                # rolls it back anyway): the block's own error is the one to report, typed
+                # when the driver raised it raw (a Piccolo query inside the block).
+                if isinstance(exception, asyncpg.exceptions.InternalClientError):
+                    raise broken_connection_error(exception) from exception
                 return False
             if isinstance(error, asyncpg.PostgresError):
                 raise translate(error) from error
@@ -303,6 +323,8 @@ class GatewayEngine(PostgresEngine):
         except asyncpg.PostgresError:
             broken = False
             raise
+        except asyncpg.exceptions.InternalClientError as error:
+            raise broken_connection_error(error) from error
         finally:
             await self.release_connection(connection, broken=broken)
 

@@ -18,7 +18,8 @@ def deploy(lock_timeout: float | None = None) -> None:
         database_deploy(
             lock_timeout=timeout,
             statement_lock_timeout=settings.migration_lock_timeout,
-            progress=print,
+            # Flushed line by line: a deploy killed mid-way still shows what it applied.
+            progress=lambda line: print(line, flush=True),
         )
     )
     print(f"deployed: {len(applied)} migration(s) applied" if applied else "up to date")
