@@ -51,3 +51,15 @@ class SchemaNotReadyError(GatewayError):
     """The tables a command needs do not exist yet: the database is not migrated."""
 
     code = "schema_not_ready"
+
+
+class RestoreVerificationError(GatewayError):
+    """The restored tables differ from the backup's manifest; the restore was rolled back."""
+
+    code = "restore_verification"
+
+
+class RestorePrivilegeError(GatewayError):
+    """The role may not replace the ``public`` schema (it needs to own it, and CREATE)."""
+
+    code = "restore_privilege"
