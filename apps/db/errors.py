@@ -30,7 +30,8 @@ class ClientToolError(GatewayError):
 
 
 class ArchiveError(GatewayError):
-    """A backup file is missing, truncated or not a pg_dump custom-format archive."""
+    """A backup file is missing, damaged, truncated, foreign or partial, or does not match
+    its manifest or this project's migrations; nothing was restored."""
 
     code = "archive"
 

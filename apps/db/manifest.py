@@ -234,8 +234,6 @@ def unpack(path: Path, *, folder: Path) -> tuple[dict[str, Any], Path]:
                     digest.update(chunk)
                     out.write(chunk)
     except (tarfile.TarError, EOFError, OSError) as error:
-        if isinstance(error, ArchiveError):
-            raise
         raise _damaged(path, f"it is truncated or unreadable ({error})") from None
     _check_end_of_archive(path, members[1])
     size = dump.stat().st_size
