@@ -30,7 +30,8 @@ class ClientToolError(GatewayError):
 
 
 class ArchiveError(GatewayError):
-    """A backup file is missing, truncated or not a pg_dump custom-format archive."""
+    """A backup file is missing, damaged, truncated, foreign or partial, or does not match
+    its manifest or this project's migrations; nothing was restored."""
 
     code = "archive"
 
@@ -57,3 +58,15 @@ class RoleSetupError(GatewayError):
     """The roles would not be least privilege (a superuser application role, say)."""
 
     code = "role_setup"
+
+
+class RestoreVerificationError(GatewayError):
+    """The restored tables differ from the backup's manifest; the restore was rolled back."""
+
+    code = "restore_verification"
+
+
+class RestorePrivilegeError(GatewayError):
+    """The role may not replace the ``public`` schema (it needs to own it, and CREATE)."""
+
+    code = "restore_privilege"
