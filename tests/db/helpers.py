@@ -12,7 +12,7 @@ import asyncpg
 from apps.core.dburl import parse_database_url
 from tests.conftest import PROJECT_ROOT
 
-MIGRATION_FILES = 20  # every migration of every app in piccolo_conf, third-party ones too
+MIGRATION_FILES = 21  # every migration of every app in piccolo_conf, third-party ones too
 
 
 def command_env(url: str, **extra: str) -> dict[str, str]:
