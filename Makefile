@@ -7,7 +7,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift
-.PHONY: bench-admin bench-services
+.PHONY: bench-admin bench-services bench
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -29,13 +29,15 @@ install-dev: $(VENV)/.installed-dev
 run: install migrate
 	$(BIN)/piccolo db seed --if-empty
 	$(BIN)/python -m apps.adminsite.first_login --url http://$(HOST):$(PORT)/admin/
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 migrate: install
 	$(BIN)/piccolo migrations forwards all
 
-## make test: the whole suite against a throwaway embedded PostgreSQL.
+## make test: the whole suite against a throwaway embedded PostgreSQL (installs Debian's
+## chromium for the admin browser test when it is missing: apt-get as root, sudo otherwise).
 test: install-dev
+	scripts/ensure_chromium.sh
 	$(BIN)/pytest -p no:cacheprovider
 
 lint: install-dev
@@ -61,6 +63,12 @@ stop: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## make bench: every service workload vs the same SQL on a bare asyncpg connection (the floor),
+## on COPY-loaded data (100k clips, 200k conversions, 20k x 1536 vectors); a scratch server.
+bench: install-dev
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.floor
 
 ## make bench-admin: the admin's clips list at 1,000,000 clips, ours vs stock (by hand).
 bench-admin: install-dev

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 
-from apps.adminsite.security import SecureCookiesMiddleware
+from apps.adminsite.security import LoginAttempts, LoginRateLimit, SecureCookiesMiddleware
+from apps.adminsite.selectors import admin_login_active
 from apps.adminsite.site import build_admin
 from apps.core.errors import GatewayError
 from apps.core.health import database_health
@@ -45,7 +46,19 @@ async def healthz(request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The web app for ``settings`` (the process settings by default)."""
     settings = settings or get_settings()
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)]
+    middleware = [
+        Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts),
+        Middleware(
+            LoginRateLimit,
+            path="/admin/public/login/",
+            attempts=LoginAttempts(
+                attempts=settings.admin_login_attempts,
+                window=settings.admin_login_window_seconds,
+            ),
+            trusted_proxies=settings.admin_trusted_proxies,
+            login_active=admin_login_active,
+        ),
+    ]
     if settings.is_production:
         middleware.append(Middleware(SecureCookiesMiddleware))
     return Starlette(

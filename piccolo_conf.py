@@ -4,6 +4,10 @@ from piccolo.conf.apps import AppRegistry
 
 from apps.core.engine import build_engine
 from apps.core.errors import GatewayError
+from apps.db.targ_cli import install as install_cli
+
+# `piccolo <group> <verb>`: group help, clean verb help, one `error:` line on failure.
+install_cli()
 
 try:
     DB = build_engine()

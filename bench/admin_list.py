@@ -260,8 +260,14 @@ async def run(url: str, repetitions: int) -> None:
 
     raw = await asyncpg.connect(parse_database_url(url).dsn)
 
+    from apps.media.admin import LIVE_ASSET
+
+    dead_assets_sql = LIVE_ASSET[1]
+
     async def raw_view(filters: dict[str, Any]) -> list[str]:
-        # The SQL our admin sends for the same view, sent directly.
+        # The SQL our admin sends for the same view, sent directly: first the deleted
+        # parents (none here, so no filter on them), then the count and the page.
+        assert await raw.fetch(dead_assets_sql) == []
         offset = (filters.get("__page", 1) - 1) * PAGE_SIZE
         if "status" in filters:
             await raw.fetchval(
@@ -269,12 +275,14 @@ async def run(url: str, repetitions: int) -> None:
                 "AND deleted_at IS NULL",
                 filters["status"],
             )
-            where, args = "status = $1 AND deleted_at IS NULL", [filters["status"]]
+            where = "status = $1 AND deleted_at IS NULL"
+            args = [filters["status"]]
         else:
             await raw.fetchval(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = 'clips'::regclass"
             )
             where, args = "deleted_at IS NULL", []
+        assert await raw.fetch(dead_assets_sql) == []  # the rows call reads them too
         n = len(args)
         order = "rank, id" if filters.get("__order") == "rank" else "score DESC, id"
         ids = [
@@ -288,7 +296,8 @@ async def run(url: str, repetitions: int) -> None:
             )
         ]
         rows = await raw.fetch(
-            "SELECT c.*, c.asset_id AS asset_readable FROM clips c "
+            "SELECT c.*, a.original_name AS asset_readable FROM clips c "
+            "LEFT JOIN assets a ON a.id = c.asset_id "
             f"WHERE c.id = ANY($1) ORDER BY {order}",
             ids,
         )

@@ -406,7 +406,7 @@ def main() -> None:
     data_dir = work / "pg"
     url = start_embedded_server(data_dir, database="bench_knowledge", cleanup="delete")
     try:
-        env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENV": "test"}
+        env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENVIRONMENT": "test"}
         subprocess.run(
             [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
             cwd=PROJECT_ROOT,

@@ -64,7 +64,7 @@ class Result:
 def _prepare_server() -> tuple[Path, str]:
     work_dir = Path(tempfile.mkdtemp(prefix="gwbench-"))
     url = start_embedded_server(work_dir / "pg", database="bench", cleanup="delete")
-    env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENV": "test"}
+    env = {**os.environ, "DATABASE_URL": url, "GATEWAYDB_ENVIRONMENT": "test"}
     subprocess.run(
         [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
         cwd=PROJECT_ROOT,
@@ -73,7 +73,7 @@ def _prepare_server() -> tuple[Path, str]:
         capture_output=True,
     )
     os.environ["DATABASE_URL"] = url
-    os.environ["GATEWAYDB_ENV"] = "test"
+    os.environ["GATEWAYDB_ENVIRONMENT"] = "test"
     return work_dir, url
 
 

@@ -19,7 +19,7 @@ trap 'rm -rf "$out"' EXIT
 #   and `piccolo db deploy` bounds that with SET LOCAL lock_timeout in every migration.
 # - require-lock-timeout: same reason, the deploy sets lock_timeout itself
 #   (GATEWAYDB_MIGRATION_LOCK_TIMEOUT).
-# - prefer-bigint-over-int: DATA_MODEL.md fixes which columns are INTEGER (width, height,
+# - prefer-bigint-over-int: docs/data-model.md fixes which columns are INTEGER (width, height,
 #   bitrate, face_count, rank, version); every counter that can pass 2^31 is BIGINT.
 EXCLUDED_RULES=prefer-robust-stmts,require-statement-timeout,require-lock-timeout,prefer-bigint-over-int
 

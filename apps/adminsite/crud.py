@@ -17,16 +17,18 @@ On top of the stock behaviour it:
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Any, ClassVar, cast
 
 import pydantic
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import ForeignKey
+from piccolo.columns import JSON, JSONB, ForeignKey
 from piccolo.columns.base import Column
+from piccolo.columns.combination import WhereRaw
 from piccolo.columns.operators.comparison import IsNull
 from piccolo.query import Select
 from piccolo.table import Table
@@ -44,28 +46,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from apps.adminsite import selectors, services
-from apps.adminsite.config import GatewayTableConfig
-from apps.audit.services import Actor, audit_entry_record, field_changes
+from apps.adminsite.config import TIMESTAMP_COLUMNS, GatewayTableConfig
+from apps.adminsite.services import atomic
+from apps.audit.services import Actor, field_changes
 from apps.audit.tables import AuditAction
-from apps.core.errors import GatewayError
+from apps.core.errors import GatewayError, NotFoundError, ValidationError
 
-
-@asynccontextmanager
-async def atomic(table: type[Table]) -> AsyncIterator[None]:
-    """A transaction, or a savepoint inside the caller's: a refused write leaves no trace."""
-    engine = table._meta.db
-    current = engine.current_transaction.get()
-    if current is None:
-        async with engine.transaction():
-            yield
-        return
-    point = await current.savepoint()
-    try:
-        yield
-    except BaseException:
-        await point.rollback_to()
-        raise
-    await point.release()
+# The deleted parents of the table being listed, for _apply_filters (which cannot await).
+_DEAD_PARENTS: ContextVar[tuple[Any, ...]] = ContextVar("dead_parents", default=())
 
 
 class _WriteRefused(Exception):
@@ -84,9 +72,15 @@ def request_actor(request: Request) -> Actor:
 
 
 def error_response(error: GatewayError) -> JSONResponse:
-    """A typed error the way Piccolo Admin's UI shows database errors."""
+    """A typed error the way Piccolo Admin's UI shows it: on the field when it names one
+    (``"<field> field - <message>"``), else as the form's error."""
     status = 404 if error.code == "not_found" else 422
-    return JSONResponse({"db_error": error.message, **error.as_dict()}, status_code=status)
+    body: dict[str, Any] = {**error.as_dict()}
+    if error.field:
+        body["detail"] = [{"loc": ["body", error.field], "msg": error.message, "type": error.rule}]
+    else:
+        body["custom_form_error"] = error.message
+    return JSONResponse(body, status_code=status)
 
 
 class GatewayCRUD(PiccoloCRUD):
@@ -99,8 +93,10 @@ class GatewayCRUD(PiccoloCRUD):
         self.config = self.table_configs.get(table) or GatewayTableConfig(table)
         if self.config.read_only:
             kwargs["read_only"] = True
-        self.hidden = (
-            frozenset() if issubclass(table, BaseUser) else self.config.hidden_column_names()
+        self.is_login_table = issubclass(table, BaseUser)
+        self.hidden = frozenset() if self.is_login_table else self.config.hidden_column_names()
+        self.read_only_names = (
+            frozenset() if self.is_login_table else self.config.read_only_column_names()
         )
         self.secret_fields = frozenset(c._meta.name for c in table._meta.secret_columns)
         self.db_names = {
@@ -122,6 +118,17 @@ class GatewayCRUD(PiccoloCRUD):
 
     def _hidden_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.table._meta.columns if c._meta.name in self.hidden)
+
+    def _read_only_columns(self) -> tuple[Column, ...]:
+        """Shown in lists, details and forms, never written by a generic edit."""
+        primary_key = self.table._meta.primary_key._meta.name
+        return tuple(
+            c
+            for c in self.table._meta.columns
+            if c._meta.name in self.read_only_names
+            and c._meta.name != primary_key
+            and c._meta.name not in self.hidden
+        )
 
     @staticmethod
     def _by_name(model: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
@@ -147,7 +154,8 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     @cached_property
-    def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
+    def typed_model_optional(self) -> type[pydantic.BaseModel]:
+        """Every shown column, optional and typed: how a submitted value is parsed."""
         return self._by_name(
             create_pydantic_model(
                 self.table,
@@ -159,13 +167,48 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     @cached_property
+    def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
+        """The PATCH body and the detail response: read-only columns untyped.
+
+        The edit form sends back the read-only fields it shows. They are never written, so
+        the body must not be refused over them: Piccolo Admin's edit page can send one empty
+        (it fills its inputs from two requests racing each other and clears them when the
+        current table changes), and stock validation then refused the whole save with
+        "created_at field - Input should be a valid datetime" or "metadata field - Unable
+        to parse the JSON". :meth:`_changes` decides what a read-only value means.
+        """
+        typed = self.typed_model_optional
+        loose: dict[str, Any] = {}
+        for column in self._read_only_columns():
+            name = column._meta.name
+            alias = column._meta.db_column_name
+            field = pydantic.Field(default=None, alias=alias if alias != name else None)
+            loose[name] = (Any, field)
+        if not loose:
+            return typed
+        return pydantic.create_model(
+            typed.__name__, __base__=typed, __module__=typed.__module__, **loose
+        )
+
+    @cached_property
     def pydantic_model_filters(self) -> type[pydantic.BaseModel]:
         return self._by_name(super().pydantic_model_filters)
 
     @apply_validators  # type: ignore[untyped-decorator]
     async def get_schema(self, request: Request) -> JSONResponse:
-        # By name, like the rows the list and detail endpoints return.
-        return JSONResponse(self.pydantic_model.model_json_schema(by_alias=False))
+        # By name, like the rows the list and detail endpoints return. Read-only fields are
+        # marked: the page's script disables their inputs (a disabled input is not sent).
+        schema = self.pydantic_model.model_json_schema(by_alias=False)
+        read_only = sorted(n for n in self.read_only_names if n in schema["properties"])
+        for name in read_only:
+            schema["properties"][name].setdefault("extra", {})["read_only"] = True
+        schema.setdefault("extra", {})["read_only_columns"] = read_only
+        # The "add row" form: what a create may set differs (a campaign's user, say).
+        creatable = self.config.creatable_column_names() if self.config.create else frozenset()
+        schema["extra"]["add_read_only_columns"] = sorted(
+            n for n in schema["properties"] if n not in creatable
+        )
+        return JSONResponse(schema)
 
     def _names(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Keys given by database column name (``asset_id``) renamed to the field's name."""
@@ -180,10 +223,18 @@ class GatewayCRUD(PiccoloCRUD):
         return self._names(super()._parse_params(params))
 
     def _split_params(self, params: dict[str, Any]) -> Params:
-        response: Params = super()._split_params(params)
-        hidden_filters = self.hidden & set(response.fields)
+        try:
+            response: Params = super()._split_params(params)
+        except (ValueError, AttributeError, KeyError) as error:
+            # An unknown column in __order or __visible_fields (stock: HTTP 500).
+            raise ParamException(f"unknown column: {error}") from None
+        unlisted = self.hidden | self.secret_fields
+        hidden_filters = unlisted & set(response.fields)
         if hidden_filters:
             raise ParamException(f"cannot filter on {', '.join(sorted(hidden_filters))}")
+        hidden_orders = unlisted & {o.column._meta.name for o in response.order_by or ()}
+        if hidden_orders:
+            raise ParamException(f"cannot order by {', '.join(sorted(hidden_orders))}")
         shown = [c for c in response.visible_fields or () if c._meta.name not in self.hidden]
         response.visible_fields = shown or self.shown_columns()
         for name in response.fields:
@@ -193,9 +244,11 @@ class GatewayCRUD(PiccoloCRUD):
                 raise ParamException(f"{name} isn't a valid field name.") from None
             if column._meta.choices and f"{name}__match" not in params:
                 response.match_types[name] = "exact"
-        if self.config.soft_deletes() and "deleted_at" not in response.fields:
+        live_only = "deleted_at" not in response.fields
+        if self.config.soft_deletes() and live_only:
             response.fields["deleted_at"] = None
             response.operators["deleted_at"] = IsNull
+        setattr(response, "live_parents_only", live_only)  # noqa: B010  read by _apply_filters
         order_by = response.order_by or list(self.config.get_order_by())
         primary_key = self.table._meta.primary_key
         if not any(o.column._meta.name == primary_key._meta.name for o in order_by):
@@ -203,10 +256,32 @@ class GatewayCRUD(PiccoloCRUD):
         response.order_by = order_by
         return response
 
+    def _apply_filters(self, query: Any, split_params: Params) -> Any:
+        query = super()._apply_filters(query, split_params)
+        dead = _DEAD_PARENTS.get()
+        if self.config.live_parents and dead and getattr(split_params, "live_parents_only", False):
+            column = self.config.live_parents[0]
+            query = query.where(WhereRaw(f"{column} <> ALL({{}})", list(dead)))
+        return query
+
+    async def _with_dead_parents(self, call: Callable[[], Awaitable[Response]]) -> Response:
+        """Run a list or count call knowing which parents are deleted (see ``live_parents``)."""
+        if self.config.live_parents is None:
+            return await call()
+        dead = await selectors.dead_parent_ids(table=self.table, sql=self.config.live_parents[1])
+        token = _DEAD_PARENTS.set(tuple(dead))
+        try:
+            return await call()
+        finally:
+            _DEAD_PARENTS.reset(token)
+
     # -- lists and counts ---------------------------------------------------------------
 
     @apply_validators  # type: ignore[untyped-decorator]
     async def get_count(self, request: Request) -> Response:
+        return await self._with_dead_parents(lambda: self._count(request))
+
+    async def _count(self, request: Request) -> Response:
         params = self._parse_params(request.query_params)
         try:
             split_params = self._split_params(params)
@@ -231,6 +306,9 @@ class GatewayCRUD(PiccoloCRUD):
 
     @apply_validators  # type: ignore[untyped-decorator]
     async def get_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
+        return await self._with_dead_parents(lambda: self._list(request, params))
+
+    async def _list(self, request: Request, params: dict[str, Any] | None) -> Response:
         params = self._clean_data(params) if params else {}
         try:
             split_params = self._split_params(params)
@@ -309,13 +387,15 @@ class GatewayCRUD(PiccoloCRUD):
                     created = created[0] if isinstance(created, list) else created
                     row_id = created[self.table._meta.primary_key._meta.name]
                 new = await self._snapshot(row_id)
-                await audit_entry_record(
-                    actor=request_actor(request),
-                    action=action,
-                    table_name=self.table._meta.tablename,
-                    row_id=row_id,
-                    changes=field_changes(old=old, new=new, secret_fields=self.secret_fields),
-                )
+                changes = field_changes(old=old, new=new, secret_fields=self.secret_fields)
+                if changes or action is not AuditAction.UPDATE:
+                    await services.admin_audit_record(
+                        actor=request_actor(request),
+                        action=action,
+                        table=self.table,
+                        row_id=row_id,
+                        changes=changes,
+                    )
         except _WriteRefused as refused:
             return refused.response
         return response
@@ -326,11 +406,160 @@ class GatewayCRUD(PiccoloCRUD):
             return Response(f"Unrecognised keys - {sorted(hidden)}.", status_code=400)
         return None
 
-    async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
+    # -- the generic edit: through the owning app's service, changed fields only ------
+
+    def _coerce(self, column: Column, value: Any) -> Any:
+        """``value`` from a form or a PATCH as the column's Python value, or a field error."""
+        name = column._meta.name
+        if isinstance(column, JSON | JSONB):
+            if not isinstance(value, str):
+                return value
+            if not value.strip():
+                raise ValidationError(f"{name} must be JSON", field=name, rule="json")
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValidationError(f"{name} must be JSON", field=name, rule="json") from None
+        try:
+            instance = self.typed_model_optional.model_validate({name: value})
+        except pydantic.ValidationError as error:
+            message = error.errors()[0]["msg"]
+            raise ValidationError(f"{name}: {message}", field=name, rule="type") from None
+        return getattr(instance, name)
+
+    @staticmethod
+    def _same(new: Any, old: Any) -> bool:
+        """Whether a submitted value leaves the stored one as it is.
+
+        The admin's date picker drops microseconds (and the browser keeps milliseconds):
+        a timestamp sent back at that precision is the stored one, untouched.
+        """
+        if isinstance(new, datetime.datetime) and isinstance(old, datetime.datetime):
+            if new.tzinfo is None or old.tzinfo is None:
+                return new == old
+            return new in (
+                old,
+                old.replace(microsecond=0),
+                old.replace(microsecond=old.microsecond // 1000 * 1000),
+            )
+        return bool(new == old)
+
+    def _read_only_error(self, name: str) -> ValidationError:
+        hint = self.config.read_only_hints.get(name, "the system sets it")
+        return ValidationError(f"{name} is read only here: {hint}", field=name, rule="read_only")
+
+    async def _changes(self, row_id: object, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The editable fields ``data`` really changes; refuses read-only and unknown ones."""
+        snapshot = await self._snapshot(row_id)
+        if snapshot is None:
+            raise NotFoundError(
+                f"{self.table._meta.tablename} {row_id} not found", field="id", rule="exists"
+            )
+        current = self._names(snapshot)  # by field name, like ``data``
+        changes: dict[str, Any] = {}
+        for name, raw in data.items():
+            if name not in current:
+                raise ValidationError(f"{name} is not a field", field=name, rule="unknown_field")
+            column = self.table._meta.get_column_by_name(name)
+            if name in self.read_only_names:
+                if raw is None or raw == "":
+                    continue  # an input the form left empty: read-only fields are not written
+                try:
+                    same = self._same(self._coerce(column, raw), current[name])
+                except ValidationError:
+                    same = False
+                if not same:
+                    raise self._read_only_error(name)
+                continue
+            value = self._coerce(column, raw)
+            if not self._same(value, current[name]):
+                changes[name] = value
+        return changes
+
+    async def _row_response(self, row_id: object, status_code: int = 200) -> Response:
+        row = (
+            await self.table.select(exclude_secrets=True)
+            .where(self.table._meta.primary_key == row_id)
+            .first()
+        )
+        body = self.pydantic_model_optional(**(row or {})).model_dump_json()
+        return CustomJSONResponse(body, status_code=status_code)
+
+    async def _edit(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
         data = self._names(data)
         refused = self._refuse_hidden(data)
         if refused is not None:
             return refused
+        try:
+            changes = await self._changes(row_id, data)
+            if changes and self.config.update is None:
+                raise ValidationError(
+                    f"{self.table._meta.tablename} rows are not edited here",
+                    field=next(iter(changes)),
+                    rule="read_only",
+                )
+            if changes:
+                assert self.config.update is not None
+                await services.admin_row_update(
+                    table=self.table,
+                    row_id=row_id,
+                    actor=request_actor(request),
+                    changes=changes,
+                    update=self.config.update,
+                    snapshot=lambda: self._snapshot(row_id),
+                )
+        except GatewayError as error:
+            return error_response(error)
+        return await self._row_response(row_id)
+
+    async def _create(self, request: Request, data: dict[str, Any]) -> Response:
+        if self.config.create is None:
+            return JSONResponse(
+                {
+                    "detail": f"New {self.table._meta.tablename} rows come from "
+                    f"{self.config.create_hint}, not from this form."
+                },
+                status_code=405,
+            )
+        # /new/ lists every column with its default, the hidden ones too: those stay unset.
+        data = {k: v for k, v in self._names(data).items() if not (k in self.hidden and v is None)}
+        refused = self._refuse_hidden(data)
+        if refused is not None:
+            return refused
+        values: dict[str, Any] = {}
+        creatable = self.config.creatable_column_names()
+        try:
+            for name, raw in data.items():
+                column = self.table._meta.get_column_by_name(name)
+                if column is None:
+                    raise ValidationError(
+                        f"{name} is not a field", field=name, rule="unknown_field"
+                    )
+                if name not in creatable:
+                    # The "add row" form and /new/ carry the defaults; anything else is refused.
+                    if name == self.table._meta.primary_key._meta.name or name in TIMESTAMP_COLUMNS:
+                        continue
+                    if raw is None or self._same(
+                        self._coerce(column, raw), column.get_default_value()
+                    ):
+                        continue
+                    raise self._read_only_error(name)
+                values[name] = self._coerce(column, raw)
+            row_id = await services.admin_row_create(
+                table=self.table,
+                actor=request_actor(request),
+                values=values,
+                create=self.config.create,
+                snapshot=self._snapshot,
+            )
+        except GatewayError as error:
+            return error_response(error)
+        return JSONResponse([{"id": str(row_id)}], status_code=201)
+
+    async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
+        if not self.is_login_table:
+            return await self._create(request, data)
+        data = self._names(data)
         return await self._audited(
             request,
             AuditAction.CREATE,
@@ -339,10 +568,9 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     async def patch_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        if not self.is_login_table:
+            return await self._edit(request, row_id, data)
         data = self._names(data)
-        refused = self._refuse_hidden(data)
-        if refused is not None:
-            return refused
         return await self._audited(
             request,
             AuditAction.UPDATE,
@@ -351,10 +579,9 @@ class GatewayCRUD(PiccoloCRUD):
         )
 
     async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
+        if not self.is_login_table:
+            return await self._edit(request, row_id, data)
         data = self._names(data)
-        refused = self._refuse_hidden(data)
-        if refused is not None:
-            return refused
         return await self._audited(
             request,
             AuditAction.UPDATE,

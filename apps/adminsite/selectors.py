@@ -68,3 +68,47 @@ async def admin_login_exists() -> bool:
             (BaseUser.admin == True) & (BaseUser.active == True)  # noqa: E712
         )
     return exists
+
+
+async def admin_login_active(username: str) -> bool | None:
+    """Whether the login ``username`` is active (``None``: no such login)."""
+    from piccolo.apps.user.tables import BaseUser
+
+    async with translate_errors():
+        row = await BaseUser.select(BaseUser.active).where(BaseUser.username == username).first()
+    return None if row is None else bool(row["active"])
+
+
+async def dead_parent_ids(*, table: type[Table], sql: str) -> list[Any]:
+    """The ids ``sql`` selects: parents of ``table``'s rows that are soft-deleted (or under
+    a soft-deleted parent), whose rows the lists hide."""
+    async with translate_errors():
+        rows = await table._meta.db.run_querystring(QueryString(sql))
+    return [row["id"] for row in rows]
+
+
+#: The rows a form's picker offers, labelled (live rows only, newest first).
+PICKER_SQL: dict[str, str] = {
+    "campaigns": (
+        "SELECT c.id, c.name || ' · ' || c.status || ' · ' || u.email AS label "
+        "FROM campaigns c JOIN users u ON u.id = c.user_id "
+        "WHERE c.deleted_at IS NULL AND u.deleted_at IS NULL "
+        "ORDER BY c.created_at DESC, c.name, c.id LIMIT {}"
+    ),
+    "experiments": (
+        "SELECT e.id, e.name || ' · ' || e.status || ' · campaign ' || c.name AS label "
+        "FROM experiments e JOIN campaigns c ON c.id = e.campaign_id "
+        "JOIN users u ON u.id = c.user_id "
+        "WHERE e.deleted_at IS NULL AND c.deleted_at IS NULL AND u.deleted_at IS NULL "
+        "ORDER BY e.created_at DESC, e.name, e.id LIMIT {}"
+    ),
+}
+
+
+async def picker_rows(*, table: str, limit: int) -> list[tuple[str, str]]:
+    """Up to ``limit`` live rows of ``table`` (a key of :data:`PICKER_SQL`) as (id, label)."""
+    from apps.ads.tables import Campaign  # its engine (the one database)
+
+    async with translate_errors():
+        rows = await Campaign._meta.db.run_querystring(QueryString(PICKER_SQL[table], limit))
+    return [(str(row["id"]), str(row["label"])) for row in rows]

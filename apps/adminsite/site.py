@@ -12,11 +12,12 @@ import piccolo_admin.endpoints
 from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import FormConfig, create_admin
 from piccolo_api.crud.endpoints import OrderBy
-from piccolo_api.rate_limiting.middleware import InMemoryLimitProvider
 from piccolo_api.session_auth.tables import SessionsBase
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import GatewayCRUD
+from apps.adminsite.pickers import FormChoices
+from apps.adminsite.security import ADMIN_PAGE_SCRIPT, NoLimit
 from apps.core.settings import Settings, get_settings
 
 ADMIN_MODULES = (
@@ -89,7 +90,7 @@ def build_admin(settings: Settings | None = None) -> Any:
             # "secret and required are incompatible": those columns are hidden from every
             # admin form here (api_keys.key_hash is only ever set by the issue-key form).
             warnings.filterwarnings("ignore", message=".*using `secret` and `required`")
-            return create_admin(
+            admin = create_admin(
                 tables,
                 forms=forms,
                 auth_table=BaseUser,
@@ -97,12 +98,21 @@ def build_admin(settings: Settings | None = None) -> Any:
                 session_expiry=timedelta(hours=settings.admin_session_hours),
                 production=settings.is_production,
                 allowed_hosts=settings.allowed_hosts_for_csrf,
-                rate_limit_provider=InMemoryLimitProvider(
-                    limit=settings.admin_login_attempts, timespan=300
-                ),
+                # Failed logins are limited per client and username by LoginRateLimit.
+                rate_limit_provider=NoLimit(),
                 site_name="Gateway admin",
                 sidebar_links=deleted_rows_links(tables),
                 auto_include_related=True,
             )
     finally:
         setattr(piccolo_admin.endpoints, "PiccoloCRUD", stock)  # noqa: B010
+    router = _admin_router(admin)
+    router.template = router.template.replace("</head>", f"{ADMIN_PAGE_SCRIPT}</head>", 1)
+    return FormChoices(admin)
+
+
+def _admin_router(app: Any) -> Any:
+    """The AdminRouter inside the middleware create_admin wraps it in (it holds the page)."""
+    while not hasattr(app, "template"):
+        app = app.app
+    return app

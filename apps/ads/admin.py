@@ -7,7 +7,7 @@ a winner is picked by the same statistics the API uses.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from piccolo_admin.endpoints import FormConfig
 from piccolo_api.crud.endpoints import OrderBy
@@ -15,28 +15,90 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from apps.adminsite.config import GatewayTableConfig
-from apps.adminsite.crud import atomic, request_actor
+from apps.adminsite.crud import request_actor
+from apps.adminsite.pickers import row_picker
 from apps.adminsite.selectors import row_snapshot
+from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.ads import services
+from apps.ads import validation as check
+from apps.ads.services._common import dumps, json_object
 from apps.ads.tables import (
     Campaign,
     CampaignStatus,
     Conversion,
     Experiment,
+    ExperimentStatus,
     PerformanceMetric,
 )
-from apps.audit.services import audit_entry_record
-from apps.audit.tables import AuditAction
-from apps.core.errors import GatewayError
+from apps.core.errors import GatewayError, NotFoundError
+from apps.media.admin import LIVE_ASSET
+from apps.users.admin import LIVE_USER
+
+LIVE_CAMPAIGN = (
+    "campaign_id",
+    "SELECT c.id FROM campaigns c JOIN users u ON u.id = c.user_id "
+    "WHERE c.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
+)
+
+
+async def update_campaign(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """A generic edit of a campaign: ``campaign_update`` (money, currency, JSON shapes)."""
+    await services.campaign_update(campaign_id=row_id, **changes)
+
+
+async def create_campaign(values: dict[str, Any]) -> uuid.UUID:
+    """The "add row" form: ``campaign_create`` (a DRAFT campaign for a live user)."""
+    if "user" in values:
+        values["user_id"] = values.pop("user")
+    try:
+        record = await services.campaign_create(**values)
+    except GatewayError as error:
+        if error.field == "user_id":  # the form's field is "user"
+            error.field = "user"
+        raise
+    return record.id
+
+
+async def update_experiment(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """An experiment's name, description and metadata, checked as the ads services do."""
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "name":
+            values[name] = check.text(value, field=name)
+        elif name == "description":
+            values[name] = None if value is None else check.text(value, field=name)
+        else:
+            values[name] = dumps(json_object(value, field=name))
+    await admin_columns_update(table=Experiment, row_id=row_id, values=values)
+
+
+async def update_metric(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """A day's figures go back through ``performance_metric_upsert``: roas and ctr follow."""
+    columns = list(PerformanceMetric._meta.columns)
+    row = await row_snapshot(table=PerformanceMetric, row_id=row_id, columns=columns)
+    if row is None:
+        raise NotFoundError(f"performance metric {row_id} not found", field="id", rule="exists")
+    figures = ("impressions", "clicks", "conversions", "spend", "revenue", "raw_data")
+    merged = {name: changes.get(name, row[name]) for name in figures}
+    await services.performance_metric_upsert(
+        asset_id=row["asset_id"], date=row["date"], platform=row["platform"], **merged
+    )
 
 
 class ChangeCampaignStatus(BaseModel):
-    campaign_id: uuid.UUID = Field(description="The campaign's id.")
+    campaign_id: uuid.UUID = row_picker("campaigns", "The campaign.")
     status: CampaignStatus
 
 
+class ChangeExperimentStatus(BaseModel):
+    experiment_id: uuid.UUID = row_picker("experiments", "The experiment.")
+    # COMPLETED is refused by the service (it needs a winner: the 'Pick an experiment's
+    # winner' form); offered anyway so the operator reads why.
+    status: ExperimentStatus
+
+
 class PickExperimentWinner(BaseModel):
-    experiment_id: uuid.UUID = Field(description="A RUNNING or PAUSED experiment's id.")
+    experiment_id: uuid.UUID = row_picker("experiments", "A RUNNING or PAUSED experiment.")
     metric: Literal["ctr", "cvr"] = "ctr"
     threshold: float = Field(default=0.95, gt=0, lt=1, description="Confidence needed.")
 
@@ -51,16 +113,39 @@ async def change_campaign_status_endpoint(request: Request, data: ChangeCampaign
             record = await services.campaign_transition(
                 campaign_id=data.campaign_id, status=data.status
             )
-            await audit_entry_record(
+            await admin_form_record(
                 actor=request_actor(request),
-                action=AuditAction.FORM,
-                table_name=Campaign._meta.tablename,
+                table=Campaign,
                 row_id=data.campaign_id,
+                form="change a campaign's status",
                 changes={"status": {"old": (before or {}).get("status"), "new": record.status}},
             )
     except GatewayError as error:
         raise ValueError(error.message) from None
     return f"Campaign '{record.name}' is now {record.status}."
+
+
+async def change_experiment_status_endpoint(request: Request, data: ChangeExperimentStatus) -> str:
+    """Move an experiment along its state machine; completing one needs a winner (the
+    'Pick an experiment's winner' form)."""
+    try:
+        async with atomic(Experiment):
+            before = await row_snapshot(
+                table=Experiment, row_id=data.experiment_id, columns=[Experiment.status]
+            )
+            record = await services.experiment_transition(
+                experiment_id=data.experiment_id, status=data.status
+            )
+            await admin_form_record(
+                actor=request_actor(request),
+                table=Experiment,
+                row_id=data.experiment_id,
+                form="change an experiment's status",
+                changes={"status": {"old": (before or {}).get("status"), "new": record.status}},
+            )
+    except GatewayError as error:
+        raise ValueError(error.message) from None
+    return f"Experiment '{record.name}' is now {record.status}."
 
 
 async def pick_experiment_winner_endpoint(request: Request, data: PickExperimentWinner) -> str:
@@ -73,11 +158,11 @@ async def pick_experiment_winner_endpoint(request: Request, data: PickExperiment
             record = await services.experiment_select_winner(
                 experiment_id=data.experiment_id, threshold=data.threshold, metric=data.metric
             )
-            await audit_entry_record(
+            await admin_form_record(
                 actor=request_actor(request),
-                action=AuditAction.FORM,
-                table_name=Experiment._meta.tablename,
+                table=Experiment,
                 row_id=data.experiment_id,
+                form="pick an experiment's winner",
                 changes={
                     "status": {"old": (before or {}).get("status"), "new": record.status},
                     "winner_variant_id": {"old": None, "new": record.winner_variant_id},
@@ -93,6 +178,7 @@ TABLE_CONFIGS = [
         Campaign,
         menu_group="Ads",
         visible_columns=[
+            Campaign.id,
             Campaign.name,
             Campaign.user,
             Campaign.status,
@@ -116,11 +202,62 @@ TABLE_CONFIGS = [
         ],
         order_by=[OrderBy(Campaign.created_at, ascending=False)],
         link_column=Campaign.name,
+        editable_columns=[
+            Campaign.name,
+            Campaign.description,
+            Campaign.objective,
+            Campaign.budget,
+            Campaign.daily_budget,
+            Campaign.currency,
+            Campaign.meta_campaign_id,
+            Campaign.meta_ad_set_id,
+            Campaign.meta_account_id,
+            Campaign.target_audience,
+            Campaign.target_locations,
+            Campaign.target_age_range,
+            Campaign.start_date,
+            Campaign.end_date,
+            Campaign.metadata,
+        ],
+        read_only_hints={
+            "status": "use the form 'Change a campaign's status'",
+            **{
+                name: "the running totals follow the conversions and metrics"
+                for name in (
+                    "total_spend",
+                    "total_impressions",
+                    "total_clicks",
+                    "total_conversions",
+                )
+            },
+        },
+        update=update_campaign,
+        create=create_campaign,
+        creatable_columns=[
+            Campaign.user,
+            Campaign.name,
+            Campaign.description,
+            Campaign.objective,
+            Campaign.budget,
+            Campaign.daily_budget,
+            Campaign.currency,
+            Campaign.meta_campaign_id,
+            Campaign.meta_ad_set_id,
+            Campaign.meta_account_id,
+            Campaign.target_audience,
+            Campaign.target_locations,
+            Campaign.target_age_range,
+            Campaign.start_date,
+            Campaign.end_date,
+            Campaign.metadata,
+        ],
+        live_parents=LIVE_USER,
     ),
     GatewayTableConfig(
         Experiment,
         menu_group="Ads",
         visible_columns=[
+            Experiment.id,
             Experiment.name,
             Experiment.campaign,
             Experiment.status,
@@ -139,11 +276,22 @@ TABLE_CONFIGS = [
         ],
         order_by=[OrderBy(Experiment.created_at, ascending=False)],
         link_column=Experiment.name,
+        editable_columns=[Experiment.name, Experiment.description, Experiment.metadata],
+        read_only_hints={
+            "status": "use the forms 'Change an experiment's status' and 'Pick an "
+            "experiment's winner'",
+            "winner_variant_id": "use the form 'Pick an experiment's winner'",
+            "winner_selected_at": "use the form 'Pick an experiment's winner'",
+        },
+        update=update_experiment,
+        live_parents=LIVE_CAMPAIGN,
     ),
     GatewayTableConfig(
         Conversion,
         menu_group="Ads",
         big_table=True,
+        # Conversions are ingested facts behind the campaign totals: read only here.
+        read_only=True,
         visible_columns=[
             Conversion.id,
             Conversion.timestamp,
@@ -185,6 +333,20 @@ TABLE_CONFIGS = [
         ],
         order_by=[OrderBy(PerformanceMetric.date, ascending=False)],
         link_column=PerformanceMetric.date,
+        editable_columns=[
+            PerformanceMetric.impressions,
+            PerformanceMetric.clicks,
+            PerformanceMetric.conversions,
+            PerformanceMetric.spend,
+            PerformanceMetric.revenue,
+            PerformanceMetric.raw_data,
+        ],
+        read_only_hints={
+            "roas": "computed from spend and revenue",
+            "ctr": "computed from clicks and impressions",
+        },
+        update=update_metric,
+        live_parents=LIVE_ASSET,
     ),
 ]
 FORMS = [
@@ -193,6 +355,13 @@ FORMS = [
         pydantic_model=ChangeCampaignStatus,
         endpoint=change_campaign_status_endpoint,
         description="Follows the campaign state machine; a move it does not allow is refused.",
+        form_group="Ads",
+    ),
+    FormConfig(
+        name="Change an experiment's status",
+        pydantic_model=ChangeExperimentStatus,
+        endpoint=change_experiment_status_endpoint,
+        description="Follows the experiment state machine (COMPLETED needs a winner).",
         form_group="Ads",
     ),
     FormConfig(

@@ -1,4 +1,4 @@
-"""Sample campaigns, experiment, conversions and daily metrics (DATA_MODEL.md), as data.
+"""Sample campaigns, experiment, conversions and daily metrics (docs/data-model.md), as data.
 
 Dates are relative to the day the seed runs ("the last week"); the rows keep their fixed
 ids, so a later run finds them and adds nothing.

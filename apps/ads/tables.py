@@ -18,6 +18,7 @@ from piccolo.columns import (
 )
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.readable import Readable
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -80,6 +81,12 @@ class Campaign(Table, tablename="campaigns"):
     """
 
     id = id_column()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        """How the admin names a campaign wherever one is referenced (lists, pickers)."""
+        return Readable(template="%s", columns=[cls.name])
+
     user: ForeignKey[User] = ForeignKey(
         LazyTableReference(table_class_name="User", app_name="users"),
         on_delete=OnDelete.cascade,
@@ -127,6 +134,12 @@ class Experiment(Table, tablename="experiments"):
     """An A/B test of creative variants inside a campaign."""
 
     id = id_column()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        """How the admin names a experiment wherever one is referenced (lists, pickers)."""
+        return Readable(template="%s", columns=[cls.name])
+
     campaign = ForeignKey(
         Campaign,
         on_delete=OnDelete.cascade,

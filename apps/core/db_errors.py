@@ -17,7 +17,9 @@ from apps.core.errors import (
     ConflictError,
     DatabaseUnavailableError,
     GatewayError,
+    LockTimeoutError,
     NotFoundError,
+    StatementTimeoutError,
     ValidationError,
 )
 
@@ -82,7 +84,22 @@ def translate(error: asyncpg.PostgresError) -> GatewayError:
         return ValidationError(f"invalid value: {error.args[0] if error.args else error}")
     if isinstance(error, asyncpg.InsufficientPrivilegeError):
         return GatewayError(f"permission denied: {error}")
-    if isinstance(error, asyncpg.CannotConnectNowError | asyncpg.ConnectionDoesNotExistError):
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return StatementTimeoutError(
+            f"the statement was cancelled (statement_timeout or a cancel request): {error}",
+            rule="statement_timeout",
+        )
+    if isinstance(error, asyncpg.LockNotAvailableError):
+        return LockTimeoutError(
+            f"a lock was not granted in time (lock_timeout): {error}", rule="lock_timeout"
+        )
+    if isinstance(
+        error,
+        asyncpg.CannotConnectNowError
+        | asyncpg.ConnectionDoesNotExistError
+        | asyncpg.AdminShutdownError
+        | asyncpg.CrashShutdownError,
+    ):
         return DatabaseUnavailableError(f"the database connection failed: {error}")
     return GatewayError(f"database error ({type(error).__name__}): {error}")
 

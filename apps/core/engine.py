@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from pgvector.asyncpg import register_vector
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
-from apps.core.embedded import start_embedded_server
+from apps.core.embedded import DATABASE_NAME, start_embedded_server
 from apps.core.errors import DatabaseUnavailableError, PoolTimeoutError
+from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
 
 # Errors asyncpg raises when a connection cannot be made or the login is refused.
@@ -33,6 +37,9 @@ CONNECT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
+# The longest close_connection_pool() waits for busy connections before terminating them.
+POOL_CLOSE_SECONDS = 10.0
+
 
 async def init_connection(connection: asyncpg.Connection) -> None:
     """Register the pgvector codec when the extension exists (it may not before migrating)."""
@@ -44,12 +51,70 @@ async def init_connection(connection: asyncpg.Connection) -> None:
 
 
 class GatewayTransaction(PostgresTransaction):
-    """A transaction whose connection comes from the pool with the pool timeout."""
+    """A transaction whose connection comes from the pool with the pool timeout.
+
+    Piccolo's ``__aexit__`` leaves ``current_transaction`` set when the commit or rollback
+    itself raises (a terminated backend, a restarted server): the task, and every task it
+    creates, would keep reusing the dead connection. Here the state is always cleared and
+    a connection that failed is terminated, never handed back to the pool.
+    """
 
     async def get_connection(self) -> asyncpg.Connection:
         engine = self.engine
         assert isinstance(engine, GatewayEngine)
         return await engine.acquire_connection()
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        self.transaction = self.connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._release(broken=True)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        broken = True
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+            broken = False
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            if exception is not None:
+                # The rollback of a failed block failed too (the connection is gone, which
+                # rolls it back anyway): the block's own error is the one to report.
+                return False
+            if isinstance(error, asyncpg.PostgresError):
+                raise translate(error) from error
+            raise DatabaseUnavailableError(
+                f"the connection failed at COMMIT, the transaction was not acknowledged: {error}"
+            ) from error
+        finally:
+            self._clear_current()
+            await self._release(broken=broken)
+        return exception is None
+
+    def _clear_current(self) -> None:
+        try:
+            self.engine.current_transaction.reset(self.context)
+        except ValueError:
+            # Exited in another context than it was entered in (a test fixture's teardown):
+            # the token cannot be used there, but the state must still go.
+            self.engine.current_transaction.set(None)
+
+    async def _release(self, *, broken: bool) -> None:
+        engine = self.engine
+        assert isinstance(engine, GatewayEngine)
+        await engine.release_connection(self.connection, broken=broken)
 
 
 class GatewayEngine(PostgresEngine):
@@ -58,17 +123,42 @@ class GatewayEngine(PostgresEngine):
     def __init__(
         self,
         *,
-        url: DatabaseUrl,
+        url: DatabaseUrl | Callable[[], DatabaseUrl],
         pool_min_size: int = 1,
         pool_max_size: int = 10,
         pool_timeout: float | None = 10.0,
         log_queries: bool = False,
     ) -> None:
-        self.url = url
+        # ``url`` may be a function: it is called when a connection is first needed (the
+        # embedded server starts then, not when piccolo_conf is imported for `--help`).
+        self._url = url if isinstance(url, DatabaseUrl) else None
+        self._resolve_url = None if isinstance(url, DatabaseUrl) else url
         self.pool_min_size = min(pool_min_size, pool_max_size)
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
-        super().__init__(config=url.asyncpg_arguments(), log_queries=log_queries)
+        config = url.asyncpg_arguments() if isinstance(url, DatabaseUrl) else None
+        super().__init__(config=config or {"database": DATABASE_NAME}, log_queries=log_queries)
+        self._config = config
+
+    @property
+    def url(self) -> DatabaseUrl:
+        """The database's URL; the first use of a lazy engine resolves it (starts a server)."""
+        if self._url is None:
+            assert self._resolve_url is not None
+            self._url = self._resolve_url()
+            self._config = self._url.asyncpg_arguments()
+        return self._url
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """asyncpg's connect arguments (resolving a lazy engine's URL first)."""
+        if self._config is None:
+            self._config = self.url.asyncpg_arguments()
+        return self._config
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self._config = value
 
     async def check_version(self) -> None:
         """Piccolo connects while the engine is built, to warn about old servers; this engine
@@ -91,6 +181,10 @@ class GatewayEngine(PostgresEngine):
             "min_size": self.pool_min_size,
             "max_size": self.pool_max_size,
             "init": init_connection,
+            # Reset a released connection only when its session was changed (SET, LISTEN,
+            # advisory locks...): see apps/core/session_state.py.
+            "connection_class": GatewayConnection,
+            "reset": reset_connection,
         }
         options.update(kwargs)
         try:
@@ -103,34 +197,102 @@ class GatewayEngine(PostgresEngine):
             connection = await asyncpg.connect(**self.config)
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
-        await init_connection(connection)
+        try:
+            await init_connection(connection)
+        except BaseException as error:
+            # A half set-up connection is never handed out, nor left open.
+            connection.terminate()
+            if isinstance(error, Exception):
+                raise DatabaseUnavailableError(
+                    f"a new connection to {self.url.redacted} failed its set-up: "
+                    f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                ) from error
+            raise
         return connection
 
+    def _describe_pool_timeout(self) -> str:
+        if not self.pool_timeout:
+            return "no limit"
+        return f"{self.pool_timeout:g} s"
+
     async def acquire_connection(self) -> asyncpg.Connection:
-        """A pooled connection within ``pool_timeout`` (or a new one when there is no pool)."""
+        """A pooled connection within ``pool_timeout`` (or a new one when there is no pool).
+
+        Waiting for a free slot past ``pool_timeout`` is a :class:`PoolTimeoutError`; the
+        pool opening a connection that cannot be made (its connect timeout included) is a
+        :class:`DatabaseUnavailableError`.
+        """
         if self.pool is None:
             return await self.get_new_connection()
+        deadline = asyncio.timeout(self.pool_timeout or None)
         try:
             # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
             # latter with wait_for, a task per acquire (about 30 us on every query).
-            async with asyncio.timeout(self.pool_timeout):
+            async with deadline:
                 return await self.pool.acquire()
-        except TimeoutError:
+        except TimeoutError as error:
+            if not deadline.expired():
+                # The pool grows on demand: this is the connect timeout of a new connection.
+                raise self._unavailable(error) from error
             raise PoolTimeoutError(
-                f"no database connection became free within {self.pool_timeout:g} s "
+                f"no database connection became free within {self._describe_pool_timeout()} "
                 f"(pool size {self.pool_max_size}); raise connection_limit or pool_timeout"
             ) from None
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
 
+    async def release_connection(
+        self, connection: asyncpg.Connection, *, broken: bool = False
+    ) -> None:
+        """Give ``connection`` back, or terminate it when it is broken: never reuse a bad one.
+
+        A connection whose reset fails on release (asyncpg raises InternalClientError for a
+        connection broken mid-protocol) is terminated too, which frees its pool slot.
+        """
+        if isinstance(connection, PoolConnectionProxy) and connection._con is None:
+            return  # it closed, and asyncpg already gave its slot back
+        if broken or connection.is_closed():
+            connection.terminate()
+            return
+        if self.pool is None:
+            try:
+                await connection.close(timeout=POOL_CLOSE_SECONDS)
+            except Exception:
+                connection.terminate()
+            return
+        try:
+            await self.pool.release(connection)
+        except Exception:
+            if not (isinstance(connection, PoolConnectionProxy) and connection._con is None):
+                connection.terminate()
+
+    async def close_connection_pool(self) -> None:
+        """Close the pool, terminating what is still busy after ``POOL_CLOSE_SECONDS``."""
+        pool = self.pool
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(POOL_CLOSE_SECONDS):
+                await pool.close()
+        except Exception:
+            pool.terminate()
+        finally:
+            self.pool = None
+
     async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
         if self.pool is None:
             raise ValueError("A pool isn't currently running.")
         connection = await self.acquire_connection()
+        broken = True
         try:
-            return await connection.fetch(query, *(args or ()))
+            rows = await connection.fetch(query, *(args or ()))
+            broken = False
+            return rows
+        except asyncpg.PostgresError:
+            broken = False
+            raise
         finally:
-            await self.pool.release(connection)
+            await self.release_connection(connection, broken=broken)
 
     def transaction(self, allow_nested: bool = True) -> GatewayTransaction:
         return GatewayTransaction(engine=self, allow_nested=allow_nested)
@@ -140,18 +302,46 @@ def resolve_database_url(settings: Settings) -> str:
     """``DATABASE_URL``, or the URL of the embedded server (started if needed)."""
     if settings.database_url:
         return settings.database_url
+    if _in_piccolo_startup_check() and not (settings.data_dir / "postmaster.pid").exists():
+        # `piccolo <anything>` looks for unapplied migrations before it even parses its
+        # arguments (and ignores errors): that alone must not start a server.
+        raise DatabaseUnavailableError("the embedded PostgreSQL is not running")
     return start_embedded_server(settings.data_dir)
+
+
+def _in_piccolo_startup_check() -> bool:
+    """True inside the unapplied-migrations check ``piccolo.main`` runs before any command."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "havent_ran_count" and "piccolo" in code.co_filename:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def build_engine(settings: Settings | None = None) -> GatewayEngine:
     """The engine for the configured database; URL parameters win over the settings."""
     settings = settings or get_settings()
-    url = parse_database_url(resolve_database_url(settings))
+
+    def with_timeout(url: DatabaseUrl) -> DatabaseUrl:
+        if url.connect_timeout is None and settings.connect_timeout:
+            return dataclasses.replace(url, connect_timeout=settings.connect_timeout)
+        return url
+
+    if not settings.database_url:
+        # The embedded server: started when a command first needs a connection.
+        return GatewayEngine(
+            url=lambda: with_timeout(parse_database_url(resolve_database_url(settings))),
+            pool_min_size=settings.pool_min_size,
+            pool_max_size=settings.pool_max_size,
+            pool_timeout=settings.pool_timeout or None,
+            log_queries=settings.log_queries,
+        )
+    url = parse_database_url(settings.database_url)
     pool_timeout = url.pool_timeout if url.pool_timeout is not None else settings.pool_timeout
-    if url.connect_timeout is None and settings.connect_timeout:
-        url = dataclasses.replace(url, connect_timeout=settings.connect_timeout)
     return GatewayEngine(
-        url=url,
+        url=with_timeout(url),
         pool_min_size=settings.pool_min_size,
         pool_max_size=url.pool_max_size or settings.pool_max_size,
         pool_timeout=pool_timeout or None,

@@ -65,3 +65,15 @@ class PoolTimeoutError(GatewayError):
     """No pooled connection became free within the pool timeout."""
 
     code = "pool_timeout"
+
+
+class StatementTimeoutError(GatewayError):
+    """A statement ran past ``statement_timeout`` (or was cancelled); nothing of it stayed."""
+
+    code = "statement_timeout"
+
+
+class LockTimeoutError(GatewayError):
+    """A row or table lock was not granted within ``lock_timeout``; try again later."""
+
+    code = "lock_timeout"

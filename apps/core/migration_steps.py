@@ -7,18 +7,48 @@ transaction (``run_ddl`` joins the engine's current transaction).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from piccolo.engine import engine_finder
+from piccolo.engine.base import Engine
+
+# CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] <name>
+_CONCURRENT_INDEX = re.compile(
+    r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>[a-z_][a-z0-9_]*)\s",
+    re.IGNORECASE,
+)
+
+
+async def _drop_invalid_index(engine: Engine[Any], name: str) -> None:
+    # A concurrent build that was interrupted (a killed deploy, a lost connection) leaves an
+    # invalid index under the name: IF NOT EXISTS would skip the build and keep it for good.
+    # The name is an identifier (matched by _CONCURRENT_INDEX), safe to inline.
+    rows = await engine.run_ddl(
+        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        f"WHERE c.relname = '{name}' AND NOT i.indisvalid "
+        "AND c.relnamespace = ANY (current_schemas(false)::regnamespace[])"
+    )
+    if rows:
+        await engine.run_ddl(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
 
 def sql_step(*statements: str) -> Callable[[], Awaitable[None]]:
-    """A raw migration step that runs ``statements`` in order."""
+    """A raw migration step that runs ``statements`` in order.
+
+    Before a ``CREATE INDEX CONCURRENTLY`` it drops an invalid index of the same name, so a
+    migration interrupted during the build can simply run again.
+    """
 
     async def run() -> None:
         engine = engine_finder()
         assert engine is not None, "piccolo_conf.py defines no engine"
         for statement in statements:
+            match = _CONCURRENT_INDEX.match(statement)
+            if match:
+                await _drop_invalid_index(engine, match.group("name"))
             await engine.run_ddl(statement)
 
     # Read by `piccolo db sql` so the migration lint sees raw steps too.

@@ -45,7 +45,11 @@ async def _acquire(engine: PostgresEngine) -> asyncpg.Connection:
 
 
 async def _release(engine: PostgresEngine, conn: asyncpg.Connection) -> None:
-    if engine.pool is not None:
+    # A broken connection is terminated, never returned to the pool; a failing reset on
+    # release frees the slot too (GatewayEngine.release_connection).
+    if isinstance(engine, GatewayEngine):
+        await engine.release_connection(conn)
+    elif engine.pool is not None:  # pragma: no cover - the project always uses GatewayEngine
         await engine.pool.release(conn)
     else:
         await conn.close()
@@ -71,6 +75,8 @@ async def connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection
         raise translate(error) from error
     except asyncpg.InterfaceError as error:
         raise _interface_error(error) from error
+    except asyncpg.exceptions.InternalClientError as error:
+        raise _broken_connection(error) from error
 
 
 # fetch, fetchrow and fetchval are the hot path of every selector: written out straight
@@ -106,6 +112,8 @@ async def fetch(
         raise translate(error) from error
     except asyncpg.InterfaceError as error:
         raise _interface_error(error) from error
+    except asyncpg.exceptions.InternalClientError as error:
+        raise _broken_connection(error) from error
 
 
 @overload
@@ -135,6 +143,8 @@ async def fetchrow(
         raise translate(error) from error
     except asyncpg.InterfaceError as error:
         raise _interface_error(error) from error
+    except asyncpg.exceptions.InternalClientError as error:
+        raise _broken_connection(error) from error
 
 
 async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
@@ -152,6 +162,14 @@ async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
         raise translate(error) from error
     except asyncpg.InterfaceError as error:
         raise _interface_error(error) from error
+    except asyncpg.exceptions.InternalClientError as error:
+        raise _broken_connection(error) from error
+
+
+def _broken_connection(error: Exception) -> GatewayError:
+    # asyncpg's protocol state machine gave up (e.g. "cannot switch to state 15" after the
+    # server went away mid-statement): the connection is unusable, the server may be fine.
+    return DatabaseUnavailableError(f"the database connection broke: {error}")
 
 
 def _interface_error(error: asyncpg.InterfaceError) -> GatewayError:

@@ -6,6 +6,9 @@ project can be configured with is written down here and nowhere else.
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -75,7 +78,18 @@ class Settings(BaseSettings):
     )
     admin_session_hours: float = Field(default=8.0, gt=0, description="Admin login lifetime.")
     admin_login_attempts: int = Field(
-        default=10, ge=1, description="Admin login attempts per client per 5 minutes."
+        default=10,
+        ge=1,
+        description="Failed admin logins per client, and per username, within the window.",
+    )
+    admin_login_window_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds a failed admin login counts; a block lifts as failures age out.",
+    )
+    admin_trusted_proxies: list[str] = Field(
+        default=[],
+        description="Proxy addresses or networks (JSON list) whose X-Forwarded-For is believed.",
     )
     admin_estimate_count_above: int = Field(
         default=100_000,
@@ -114,9 +128,34 @@ class Settings(BaseSettings):
         return [host for host in self.allowed_hosts if host != "*"]
 
 
+ENV_PREFIX = "GATEWAYDB_"
+
+
+def setting_names() -> list[str]:
+    """Every environment variable the project reads (``DATABASE_URL`` and ``GATEWAYDB_*``)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        names.append(alias if isinstance(alias, str) else f"{ENV_PREFIX}{name.upper()}")
+    return names
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a ``GATEWAYDB_*`` variable that is not a setting (a typo would be ignored)."""
+    environ = os.environ if environ is None else environ
+    known = set(setting_names())
+    for variable in sorted(environ):
+        if not variable.upper().startswith(ENV_PREFIX) or variable.upper() in known:
+            continue
+        closest = difflib.get_close_matches(variable.upper(), sorted(known), n=1, cutoff=0.0)
+        hint = f"; did you mean {closest[0]}?" if closest else ""
+        raise ConfigurationError(f"unknown setting {variable} (not a GATEWAYDB_* setting){hint}")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """The process-wide settings, read once; an unknown ``GATEWAYDB_*`` variable is refused."""
+    check_environment()
     try:
         return Settings()
     except ValidationError as error:

@@ -6,11 +6,36 @@ first gives a clearer message and saves a round trip.
 from __future__ import annotations
 
 import datetime
+import functools
+import inspect
 import json
 import math
-from collections.abc import Mapping
+import types
+import uuid
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
+from collections.abc import Set as AbstractSet
+from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+    overload,
+)
 
 from apps.core.errors import ValidationError
 
@@ -79,3 +104,339 @@ def json_object(value: Mapping[str, Any] | None, *, field: str) -> str:
         raise ValidationError(
             f"{field} must hold JSON values only", field=field, rule="json"
         ) from None
+
+
+# --- The boundary: one decorator every public service and selector wears -------------------
+#
+# ``@validated`` checks each keyword argument against the function's own type hints before
+# the body runs, and raises ValidationError naming the field and the rule. It is hand-written
+# rather than pydantic's ``validate_call`` because the checks are resolved once per function
+# into plain closures (a point read pays a dict lookup and an isinstance per argument), because
+# it must never coerce (``limit="10"`` is a mistake, not a 10) and because the rule names must
+# be this module's own. The rule names (``ValidationError.rule``):
+#   required, unknown_argument, type, uuid, int64, finite, one_of, max_length, no_nul,
+#   unicode, invisible_character, json, json_object, list, list_of_strings
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+DEFAULT_TEXT_MAX_LENGTH = 10_000
+# Field names whose length differs from the default, in characters; the tables enforce the
+# same limits with CHECK constraints.
+TEXT_MAX_LENGTHS: dict[str, int] = {
+    "email": 254,
+    "name": 200,
+    "content": 1_000_000,
+    "query": 10_000,
+    "password": 1024,
+    "key": 200,
+}
+
+# Zero-width and bidirectional control characters: invisible, so an address holding one looks
+# like another user's. Refused in emails.
+INVISIBLE_CHARACTERS = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
+    "\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
+)
+
+Check = Callable[[Any], Any]
+
+
+class MaxLength(int):
+    """``Annotated[str, MaxLength(100)]``: this argument's own length limit."""
+
+
+def invalid(field: str, rule: str, message: str) -> ValidationError:
+    """The ValidationError for ``field`` breaking ``rule``."""
+    return ValidationError(f"{field} {message}", field=field, rule=rule)
+
+
+def check_text(value: Any, *, field: str, max_length: int | None = None) -> str:
+    """A str without NUL or lone surrogates, at most ``max_length`` characters."""
+    if not isinstance(value, str):
+        raise invalid(field, "type", f"must be a str, not {type(value).__name__}")
+    limit = max_length or TEXT_MAX_LENGTHS.get(field, DEFAULT_TEXT_MAX_LENGTH)
+    if len(value) > limit:
+        raise invalid(field, "max_length", f"must be at most {limit} characters")
+    if "\x00" in value:
+        raise invalid(field, "no_nul", "must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid(field, "unicode", "must be valid Unicode text") from None
+        if field == "email" and not INVISIBLE_CHARACTERS.isdisjoint(value):
+            raise invalid(
+                field, "invisible_character", "must not contain invisible or bidi characters"
+            )
+    return value
+
+
+def _json_value(value: Any, *, field: str) -> None:
+    # A walk rather than json.dumps: it names the rule (NaN, NUL, a non-str key, an object).
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if not INT64_MIN <= item <= INT64_MAX:
+                raise invalid(field, "int64", "holds an integer out of the 64-bit range")
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise invalid(field, "finite", "must not hold NaN or infinity")
+        elif isinstance(item, str):
+            check_text(item, field=field, max_length=1_000_000)
+        elif isinstance(item, Mapping):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    raise invalid(field, "json", "must have str keys only")
+                check_text(key, field=field, max_length=1_000_000)
+                stack.append(sub)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            raise invalid(field, "json", f"must hold JSON values only, not {type(item).__name__}")
+
+
+def check_json_object(value: Any, *, field: str) -> Any:
+    """A JSON object: a Mapping of str keys to JSON values (no NaN, no NUL)."""
+    if not isinstance(value, Mapping):
+        raise invalid(field, "json_object", f"must be a JSON object, not {type(value).__name__}")
+    _json_value(value, field=field)
+    return value
+
+
+def _check_for(hint: Any, field: str) -> Check | None:
+    """The check of one type hint, or None when anything goes (Any, a protocol, ...)."""
+    max_length: int | None = None
+    if get_origin(hint) is Annotated:
+        hint, *extras = get_args(hint)
+        max_length = next((int(x) for x in extras if isinstance(x, MaxLength)), None)
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return _union_check(get_args(hint), field)
+    if origin is Literal:
+        allowed = get_args(hint)
+
+        def literal(value: Any) -> Any:
+            if value not in allowed:
+                raise invalid(field, "one_of", f"must be one of {allowed}, not {value!r}")
+            return value
+
+        return literal
+    if hint is Any or isinstance(hint, TypeVar):
+        return None
+    if hint is str:
+        return lambda value: check_text(value, field=field, max_length=max_length)
+    if hint is bool:
+        return _isinstance_check(bool, field)
+    if hint is int:
+        return lambda value: _check_int(value, field)
+    if hint is float:
+        return lambda value: _check_float(value, field)
+    if hint is uuid.UUID:
+        return lambda value: _check_uuid(value, field)
+    if hint is Decimal:
+        return lambda value: _check_decimal(value, field)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return lambda value: one_of(hint, value, field=field)
+    if origin in (dict, Mapping, MutableMapping):
+        return lambda value: check_json_object(value, field=field)
+    if origin in (list, tuple, Sequence, Iterable, Collection, set, frozenset, AbstractSet):
+        args = get_args(hint)
+        return _sequence_check(args[0] if args else Any, field)
+    if isinstance(hint, type):
+        if getattr(hint, "_is_protocol", False):
+            return None
+        return _isinstance_check(hint, field)
+    return None
+
+
+def _isinstance_check(kind: type, field: str) -> Check:
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise invalid(field, "type", f"must be a {kind.__name__}, not {type(value).__name__}")
+        return value
+
+    return check
+
+
+def _check_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(field, "type", f"must be an int, not {type(value).__name__}")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise invalid(field, "int64", "is out of the 64-bit integer range")
+    return value
+
+
+def _check_float(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid(field, "type", f"must be a number, not {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise invalid(field, "finite", "must be a finite number")
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise invalid(field, "int64", "is out of the 64-bit integer range")
+    return value
+
+
+def _check_decimal(value: Any, field: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise invalid(field, "type", f"must be a Decimal, not {type(value).__name__}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise invalid(field, "finite", "must be a finite number")
+    return value
+
+
+def _check_uuid(value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise invalid(field, "uuid", "must be a UUID") from None
+    raise invalid(field, "type", f"must be a UUID, not {type(value).__name__}")
+
+
+def _sequence_check(item_hint: Any, field: str) -> Check:
+    # Objects inside a list (experiment variants) are checked by the service, which names
+    # their position; scalars are checked here.
+    is_mapping = get_origin(item_hint) in (dict, Mapping, MutableMapping)
+    item_check = None if is_mapping else _check_for(item_hint, field)
+    of_strings = item_hint is str
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise invalid(field, "list", f"must be a list, not {type(value).__name__}")
+        items = value if isinstance(value, list | tuple) else list(value)
+        if item_check is not None:
+            for item in items:
+                if of_strings and not isinstance(item, str):
+                    raise invalid(field, "list_of_strings", "must hold str items only")
+                item_check(item)
+        return items
+
+    return check
+
+
+def _is_sentinel(option: Any) -> bool:
+    # A one-member enum marks "argument not given"; its one_of error says nothing useful.
+    return isinstance(option, type) and issubclass(option, Enum) and len(option) == 1
+
+
+def _union_check(options: tuple[Any, ...], field: str) -> Check | None:
+    allow_none = type(None) in options
+    real = [option for option in options if option is not type(None)]
+    checks = [(_check_for(option, field), _is_sentinel(option)) for option in real]
+    if any(check is None for check, _ in checks):
+        return None
+    names = " or ".join(
+        getattr(option, "__name__", str(option)) for option in real if not _is_sentinel(option)
+    )
+
+    def check(value: Any) -> Any:
+        if value is None and allow_none:
+            return None
+        best: ValidationError | None = None
+        best_rank = 3
+        for one, sentinel in checks:
+            assert one is not None
+            try:
+                return one(value)
+            except ValidationError as error:
+                # the most specific complaint wins: a rule of its own, then one_of, then type
+                rank = 3 if sentinel else {"type": 2, "one_of": 1}.get(error.rule or "", 0)
+                if rank < best_rank:
+                    best, best_rank = error, rank
+        if best is None or best_rank >= 2:
+            suffix = " (or None)" if allow_none else ""
+            raise invalid(field, "type", f"must be {names}{suffix}, not {type(value).__name__}")
+        raise best
+
+    return check
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+@overload
+def validated(func: F, /) -> F: ...
+
+
+@overload
+def validated(
+    *,
+    error: type[ValidationError] = ValidationError,
+    errors: Mapping[str, type[ValidationError]] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def validated(
+    func: F | None = None,
+    /,
+    *,
+    error: type[ValidationError] = ValidationError,
+    errors: Mapping[str, type[ValidationError]] | None = None,
+) -> F | Callable[[F], F]:
+    """Check the keyword arguments of an async service or selector at the boundary.
+
+    ``@validated`` raises ValidationError; ``@validated(error=AppError)`` raises the app's
+    own subclass, and ``errors={"field": Cls}`` a subclass for one argument.
+    """
+    if func is None:
+        return lambda f: _validated(f, error, errors or {})
+    return _validated(func, error, errors or {})
+
+
+def _validated(
+    func: F, error: type[ValidationError], errors: Mapping[str, type[ValidationError]]
+) -> F:
+    signature = inspect.signature(func)
+    required = frozenset(
+        name
+        for name, p in signature.parameters.items()
+        if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+    checks: dict[str, Check | None] = {}
+    resolved = False
+
+    def resolve() -> None:
+        nonlocal resolved
+        hints = get_type_hints(func, include_extras=True)
+        for name in signature.parameters:
+            checks[name] = _check_for(hints[name], name) if name in hints else None
+        resolved = True
+
+    def refuse(failure: ValidationError) -> ValidationError:
+        kind = errors.get(failure.field or "", error)
+        if type(failure) is kind:
+            return failure
+        return kind(failure.message, field=failure.field, rule=failure.rule)
+
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not resolved:
+            resolve()
+        if args:
+            raise refuse(
+                ValidationError(
+                    f"{func.__name__} takes keyword arguments only", rule="keyword_only"
+                )
+            )
+        if not required <= kwargs.keys():
+            missing = sorted(required - kwargs.keys())[0]
+            raise refuse(invalid(missing, "required", "is required"))
+        try:
+            for name, value in kwargs.items():
+                try:
+                    check = checks[name]
+                except KeyError:
+                    raise invalid(name, "unknown_argument", "is not an argument") from None
+                if check is not None:
+                    kwargs[name] = check(value)
+        except ValidationError as failure:
+            raise refuse(failure) from None
+        return await func(**kwargs)
+
+    return cast(F, wrapper)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from apps.core.settings import get_settings
 from apps.db.connection import dedicated_connection, project_engine
-from apps.db.errors import ArchiveError, BackupFailedError
+from apps.db.errors import ArchiveError, BackupFailedError, BackupPathError
+from apps.db.manifest import verify_table_of_contents
 from apps.db.pgtools import find_client_tool, libpq_target
 
 
@@ -43,10 +44,30 @@ def _run(arguments: list[str], *, env: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
+def backup_target(path: Path, *, force: bool) -> Path:
+    """``path`` resolved, after the rules: its folder exists; an existing file needs force."""
+    path = path.expanduser()
+    if not path.parent.resolve().is_dir():
+        raise BackupPathError(
+            f"path: the folder {path.parent} does not exist (create it first)",
+            field="path",
+            rule="folder_exists",
+        )
+    path = path.resolve()
+    if path.is_dir():
+        raise BackupPathError(f"path: {path} is a folder, not a file", field="path", rule="file")
+    if path.exists() and not force:
+        raise BackupPathError(
+            f"path: {path} exists; pass --force to overwrite it", field="path", rule="no_overwrite"
+        )
+    return path
+
+
 def _dump(pg_dump: Path, *, dsn: str, env: dict[str, str], path: Path) -> int:
-    path = path.expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
+    # The archive holds password and key hashes: owner-only from its first byte.
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     result = _run(
         [str(pg_dump), "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env=env
     )
@@ -54,12 +75,18 @@ def _dump(pg_dump: Path, *, dsn: str, env: dict[str, str], path: Path) -> int:
         partial.unlink(missing_ok=True)
         raise BackupFailedError(f"pg_dump failed: {_last_error(result.stderr)}")
     # The archive appears under its name only once it is complete.
+    partial.chmod(0o600)
     partial.replace(path)
     return path.stat().st_size
 
 
-async def database_backup(*, path: Path) -> int:
-    """Write a custom-format archive of the whole database to ``path``; return its size."""
+async def database_backup(*, path: Path, force: bool = False) -> int:
+    """Write a custom-format archive of the whole database to ``path``; return its size.
+
+    The folder must exist, an existing file is replaced only with ``force``, and the archive
+    is readable by its owner only (0600).
+    """
+    path = backup_target(path, force=force)
     pg_dump = find_client_tool(
         "pg_dump", server_major=await server_major_version(), bin_dir=get_settings().pg_bin_dir
     )
@@ -76,6 +103,7 @@ def _check_archive(pg_restore: Path, path: Path, script: Path) -> None:
         raise ArchiveError(
             f"{path} is not a pg_dump custom-format archive: {_last_error(listing.stderr)}"
         )
+    verify_table_of_contents(listing.stdout, path=path)
     converted = _run(
         [str(pg_restore), "--no-owner", "--no-privileges", f"--file={script}", str(path)],
         env={},

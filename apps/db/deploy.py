@@ -32,6 +32,7 @@ from piccolo.conf.apps import MigrationModule
 from apps.core.errors import GatewayError
 from apps.db.connection import dedicated_connection, project_engine
 from apps.db.errors import DeployLockTimeoutError, MigrationFailedError
+from apps.db.indexes import invalid_index_advice, invalid_indexes
 
 # pg_advisory_lock key shared by every deploy of this project ("gatewayd" in ASCII).
 DEPLOY_LOCK_KEY = 0x6761746577617964
@@ -75,8 +76,15 @@ async def _apply(migration: PendingMigration, *, statement_lock_timeout: float) 
     if isinstance(manager, MigrationManager) and not manager.wrap_in_transaction:
         # e.g. CREATE INDEX CONCURRENTLY, which cannot run inside a transaction.
         if runs:
-            with quiet:
-                await manager.run()
+            try:
+                with quiet:
+                    await manager.run()
+            except Exception as error:
+                raise MigrationFailedError(
+                    f"migration {migration.label} failed and was NOT rolled back (it runs "
+                    "outside a transaction, so part of it may be applied; it is not "
+                    f"recorded: run `piccolo db deploy` again): {_reason(error)}"
+                ) from error
         await record
         return
     async with engine.transaction():
@@ -93,7 +101,13 @@ async def _apply(migration: PendingMigration, *, statement_lock_timeout: float) 
 LOCK_POLL_SECONDS = 0.2
 
 
-async def _lock(connection: asyncpg.Connection, *, wait: float) -> None:
+def _reason(error: Exception) -> str:
+    if isinstance(error, GatewayError):
+        return error.message
+    return f"{type(error).__name__}: {str(error).strip() or 'no message'}"
+
+
+async def lock_deploy(connection: asyncpg.Connection, *, wait: float) -> None:
     # Poll pg_try_advisory_lock rather than block in pg_advisory_lock: a session blocked in
     # a statement holds a snapshot, and CREATE INDEX CONCURRENTLY (run by the deploy that
     # holds the lock) waits for every older snapshot to go away, so blocked deploys and
@@ -119,30 +133,30 @@ async def database_deploy(
 
     Raises :class:`DeployLockTimeoutError` when the lock is not granted within
     ``lock_timeout`` seconds, :class:`MigrationFailedError` naming the migration and the
-    database error when one fails (it and its history row are rolled back).
+    database error when one fails (it and its history row are rolled back), or when an
+    invalid index (an interrupted concurrent build) is left in the schema.
     """
     applied: list[str] = []
     async with dedicated_connection() as lock_connection:
         progress("waiting for the deploy lock...")
-        await _lock(lock_connection, wait=lock_timeout)
+        await lock_deploy(lock_connection, wait=lock_timeout)
         try:
             pending = await pending_migrations()
             progress(f"{len(pending)} pending migration(s)")
             for migration in pending:
                 try:
                     await _apply(migration, statement_lock_timeout=statement_lock_timeout)
-                except GatewayError as error:
-                    raise MigrationFailedError(
-                        f"migration {migration.label} failed and was rolled back: {error.message}"
-                    ) from error
+                except MigrationFailedError:
+                    raise
                 except Exception as error:  # a migration can raise anything
-                    reason = str(error).strip() or "no message"
                     raise MigrationFailedError(
-                        f"migration {migration.label} failed and was rolled back: "
-                        f"{type(error).__name__}: {reason}"
+                        f"migration {migration.label} failed and was rolled back: {_reason(error)}"
                     ) from error
                 applied.append(migration.label)
                 progress(f"applied {migration.label}")
+            invalid = await invalid_indexes(lock_connection)
+            if invalid:
+                raise MigrationFailedError(invalid_index_advice(invalid))
         finally:
             await lock_connection.execute("SELECT pg_advisory_unlock($1)", DEPLOY_LOCK_KEY)
     return applied

@@ -14,6 +14,7 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from apps.core.drift import migration_drift
 from apps.core.errors import DatabaseUnavailableError
 from apps.db.connection import dedicated_connection, project_engine
+from apps.db.indexes import invalid_index_advice, invalid_indexes
 
 
 @dataclass
@@ -57,6 +58,22 @@ async def _migration_status(connection: asyncpg.Connection, report: DoctorReport
         report.problems.append(f"{total_pending} migration(s) pending: run `piccolo db deploy`")
 
 
+ADMIN_LOGIN_FIX = (
+    "run `make run` (it creates the local login on the embedded database) or "
+    "`piccolo user create` (answer yes to 'admin user')"
+)
+
+
+async def _admin_login_status(connection: asyncpg.Connection, report: DoctorReport) -> None:
+    """Nobody can log in to the admin without an active admin login (after a reset, say)."""
+    if await connection.fetchval("SELECT to_regclass('piccolo_user') IS NULL"):
+        return  # not migrated: reported with the pending migrations
+    logins = await connection.fetchval("SELECT count(*) FROM piccolo_user WHERE admin AND active")
+    report.facts.append(("admin logins", str(logins)))
+    if not logins:
+        report.problems.append(f"no admin login: {ADMIN_LOGIN_FIX}")
+
+
 async def database_doctor() -> DoctorReport:
     """Check the configured database; problems are collected, never raised."""
     engine = project_engine()
@@ -94,6 +111,11 @@ async def database_doctor() -> DoctorReport:
                     )
                 )
             await _migration_status(connection, report)
+            invalid = await invalid_indexes(connection)
+            report.facts.append(("invalid indexes", ", ".join(invalid) or "none"))
+            if invalid:
+                report.problems.append(invalid_index_advice(invalid))
+            await _admin_login_status(connection, report)
     except DatabaseUnavailableError as error:
         report.problems.append(error.message)
         return report

@@ -35,6 +35,12 @@ class ArchiveError(GatewayError):
     code = "archive"
 
 
+class BackupPathError(GatewayError):
+    """The backup's folder does not exist, or its file exists and ``--force`` was not given."""
+
+    code = "backup_path"
+
+
 class BackupFailedError(GatewayError):
     """pg_dump or the restore failed; the message carries the tool's own error."""
 

@@ -14,6 +14,10 @@ from apps.db.commands.restore import restore
 from apps.db.commands.seed import seed
 from apps.db.commands.sql import sql
 from apps.db.commands.studio import studio
+from apps.db.forwards_lock import install_forwards_lock
+
+# `piccolo migrations forwards` serialises with `piccolo db deploy` (one lock for both).
+install_forwards_lock()
 
 APP_CONFIG = AppConfig(
     app_name="db",

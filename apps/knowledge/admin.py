@@ -1,47 +1,31 @@
 """The knowledge base in the admin: rich-text content, no embedding dump, read-only history.
 
-Edits go through ``document_update``: a new content bumps the version and keeps the old
-one in the history, a new name or content re-embeds the document.
+Edits go through ``document_update`` (changed fields only): a new content bumps the version
+and keeps the old one in the history, a new name or content re-embeds the document.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from piccolo.columns.base import Column
 from piccolo_api.crud.endpoints import OrderBy
-from piccolo_api.crud.hooks import Hook, HookType
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.knowledge import services
 from apps.knowledge.tables import KnowledgeDocument, KnowledgeDocumentVersion
 
-# Fields document_update owns; version, embedding and embedding_model follow from them.
-SERVICE_FIELDS = ("name", "content", "category", "description", "tags", "source", "author")
-DERIVED_FIELDS = ("version", "embedding_model", "updated_at")
+
+async def update_document(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """A generic edit goes through ``document_update`` with the changed fields only: a new
+    content is a new version (the old one kept in the history), a new name or content is
+    re-embedded; an untouched document is not written at all."""
+    await services.document_update(document_id=row_id, **changes)
 
 
-async def update_through_the_service(
-    row_id: uuid.UUID, values: dict[Column, Any]
-) -> dict[Column, Any]:
-    """Hand the document's own fields to ``document_update``; return what it leaves over.
-
-    The edit form sends every field, so the derived ones (version, ...) are dropped rather
-    than written back over what the service set.
-    """
-    by_name = {column._meta.name: value for column, value in values.items()}
-    changes = {name: by_name[name] for name in SERVICE_FIELDS if name in by_name}
-    if "metadata" in by_name:
-        metadata = by_name["metadata"]  # the form sends JSON as text
-        changes["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
-    if changes:
-        await services.document_update(document_id=row_id, **changes)
-    handled = {*SERVICE_FIELDS, *DERIVED_FIELDS, "metadata"}
-    rest = {column: value for column, value in values.items() if column._meta.name not in handled}
-    # Piccolo refuses an UPDATE without values: a no-op one then.
-    return rest or {KnowledgeDocument.id: row_id}
+async def create_document(values: dict[str, Any]) -> uuid.UUID:
+    document = await services.document_create(**values)
+    return document.id
 
 
 TABLE_CONFIGS = [
@@ -49,7 +33,8 @@ TABLE_CONFIGS = [
         KnowledgeDocument,
         menu_group="Knowledge",
         hidden_columns=[KnowledgeDocument.embedding],
-        rich_text_columns=[KnowledgeDocument.content],
+        # Plain text: the content is what gets embedded (a rich-text editor would wrap it
+        # in HTML on every save).
         visible_columns=[
             KnowledgeDocument.name,
             KnowledgeDocument.category,
@@ -69,7 +54,22 @@ TABLE_CONFIGS = [
         ],
         order_by=[OrderBy(KnowledgeDocument.updated_at, ascending=False)],
         link_column=KnowledgeDocument.name,
-        hooks=[Hook(hook_type=HookType.pre_patch, callable=update_through_the_service)],
+        editable_columns=[
+            KnowledgeDocument.name,
+            KnowledgeDocument.content,
+            KnowledgeDocument.category,
+            KnowledgeDocument.description,
+            KnowledgeDocument.tags,
+            KnowledgeDocument.source,
+            KnowledgeDocument.author,
+            KnowledgeDocument.metadata,
+        ],
+        read_only_hints={
+            "version": "a new content makes a new version",
+            "embedding_model": "set when the document is embedded",
+        },
+        update=update_document,
+        create=create_document,
     ),
     GatewayTableConfig(
         KnowledgeDocumentVersion,

@@ -1,4 +1,4 @@
-"""Sample knowledge documents with embeddings (DATA_MODEL.md, "Sample data"), as data.
+"""Sample knowledge documents with embeddings (docs/data-model.md, "Sample data"), as data.
 
 They are created through the knowledge services, so they are embedded by the configured
 embedder (the offline hashed n-gram model by default: the same vectors on every run).

@@ -28,11 +28,14 @@ from typing import Any, Literal
 from pgvector import Vector
 
 from apps.core.db_errors import translate_errors
-from apps.core.pagination import Page, decode_cursor, encode_cursor, page_size
+from apps.core.keyset import cursor_after
+from apps.core.pagination import Page, encode_cursor, page_size
+from apps.core.validation import validated
 from apps.knowledge.embedders import Embedder, check_embedding, get_embedder
 from apps.knowledge.errors import (
     DocumentNotFoundError,
     DocumentVersionNotFoundError,
+    InvalidEmbeddingError,
     InvalidQueryError,
 )
 from apps.knowledge.tables import KnowledgeDocument
@@ -185,6 +188,7 @@ async def _fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
 # Documents ---------------------------------------------------------------------------------
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_get(*, document_id: uuid.UUID, include_deleted: bool = False) -> Document:
     """One document; DocumentNotFoundError when absent (or soft-deleted, unless included)."""
     state: DocumentState = "all" if include_deleted else "live"
@@ -198,6 +202,7 @@ async def document_get(*, document_id: uuid.UUID, include_deleted: bool = False)
     return _document(rows[0])
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_embedding_get(*, document_id: uuid.UUID) -> list[float] | None:
     """The stored embedding of a document (None until embedded), deleted or not."""
     rows = await _fetch("SELECT embedding FROM knowledge_documents WHERE id = {}", document_id)
@@ -207,6 +212,7 @@ async def document_embedding_get(*, document_id: uuid.UUID) -> list[float] | Non
     return None if embedding is None else list(embedding.to_list())
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_list(
     *,
     category: str | None = None,
@@ -226,7 +232,9 @@ async def document_list(
         conditions.append("d.tags @> ARRAY[{}]::text[]")
         args.append(tag)
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, list_name="knowledge_documents")
+        created_at, last_id = cursor_after(
+            cursor, list_name="knowledge_documents", types=(datetime.datetime, uuid.UUID)
+        )
         conditions.append("(d.created_at, d.id) < ({}, {})")
         args.extend([created_at, last_id])
     rows = await _fetch(
@@ -244,6 +252,7 @@ async def document_list(
     return Page(items=documents, next_cursor=next_cursor)
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_pending_embedding_count(*, model: str) -> int:
     """How many documents (deleted ones too) lack an embedding made by ``model``."""
     rows = await _fetch(
@@ -254,6 +263,7 @@ async def document_pending_embedding_count(*, model: str) -> int:
     return int(rows[0]["n"])
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_pending_embedding_batch(
     *, model: str, after_id: uuid.UUID | None, limit: int
 ) -> list[dict[str, Any]]:
@@ -275,6 +285,7 @@ async def document_pending_embedding_batch(
 # Versions ----------------------------------------------------------------------------------
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_version_list(
     *, document_id: uuid.UUID, include_deleted: bool = False
 ) -> list[DocumentVersion]:
@@ -288,6 +299,7 @@ async def document_version_list(
     return [_current_version(document), *(_version(row) for row in rows)]
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_version_get(
     *, document_id: uuid.UUID, version: int, include_deleted: bool = False
 ) -> DocumentVersion:
@@ -366,32 +378,26 @@ async def _query_vector(
     return Vector(await embedder.embed_one(query)), embedder.model
 
 
-async def _search_in_transaction(
-    sql: str, args: Sequence[Any], *, ef_search: int
-) -> list[dict[str, Any]]:
-    """Run a search with per-query HNSW settings, local to its transaction."""
-    db = KnowledgeDocument._meta.db
-    async with translate_errors(), db.transaction():
-        await KnowledgeDocument.raw(
-            "SELECT set_config('hnsw.ef_search', {}, true), "
-            "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            str(ef_search),
-        )
-        rows: list[dict[str, Any]] = await KnowledgeDocument.raw(sql, *args)
-    return rows
-
-
 def _vector_candidates_sql(conditions: list[str], limit: int) -> str:
-    # ORDER BY the distance expression itself with a constant LIMIT: the shape the HNSW index
-    # serves. MATERIALIZED keeps the planner from merging it into the outer query.
+    # One statement, no transaction of its own: the HNSW settings are set by set_config(...,
+    # true) in a one-row subquery that the search is LATERAL to, so they are in force before
+    # the index scan starts and end with the statement's implicit transaction (nothing is
+    # left on the session; the pool needs no reset). ORDER BY the alias (computed once per
+    # row) with a constant LIMIT: the shape the HNSW index serves. MATERIALIZED (in the
+    # callers) keeps the planner from merging it into the outer query. Arguments: ef_search
+    # (text), the query vector, the filters' arguments, the model.
     return (
-        "SELECT d.id, d.embedding <=> {} AS distance FROM knowledge_documents d "
-        f"WHERE {' AND '.join(conditions)} AND d.embedding IS NOT NULL "
-        "AND d.embedding_model = {} "
-        f"ORDER BY d.embedding <=> {{}} LIMIT {limit}"
+        "SELECT n.id, n.distance FROM (SELECT set_config('hnsw.ef_search', {}, true) AS ef, "
+        "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS scan) s "
+        "CROSS JOIN LATERAL (SELECT d.id, d.embedding <=> {} AS distance "
+        f"FROM knowledge_documents d WHERE {' AND '.join(conditions)} "
+        "AND d.embedding IS NOT NULL AND d.embedding_model = {} "
+        "AND s.ef IS NOT NULL AND s.scan IS NOT NULL "
+        f"ORDER BY distance LIMIT {limit}) n"
     )
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_vector(
     *,
     query: str | None = None,
@@ -414,15 +420,15 @@ async def document_search_vector(
     vector, model_name = await _query_vector(
         query=query, embedding=embedding, model=model, embedder=embedder
     )
-    args: list[Any] = [vector]
+    args: list[Any] = [str(ef), vector]
     conditions = _filters(category=category, tags=tags, args=args)
-    args += [model_name, vector]
+    args.append(model_name)
     sql = (
         f"WITH nearest AS MATERIALIZED ({_vector_candidates_sql(conditions, k)}) "
         f"SELECT {_COLUMNS}, n.distance FROM nearest n JOIN knowledge_documents d ON d.id = n.id "
         "ORDER BY n.distance, d.id"
     )
-    rows = await _search_in_transaction(sql, args, ef_search=ef)
+    rows = await _fetch(sql, *args)
     return [
         SearchHit(
             document=_document(row),
@@ -434,6 +440,7 @@ async def document_search_vector(
     ]
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_text(
     *,
     query: str,
@@ -480,6 +487,7 @@ async def document_search_text(
     ]
 
 
+@validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_hybrid(
     *,
     query: str,
@@ -530,9 +538,9 @@ async def document_search_hybrid(
         model=model,
         embedder=embedder,
     )
-    args: list[Any] = [vector]
+    args: list[Any] = [str(ef), vector]
     vector_conditions = _filters(category=category, tags=tags, args=args)
-    args += [model_name, vector, query]
+    args += [model_name, query]
     text_conditions = _filters(category=category, tags=tags, args=args)
     args += [float(vector_weight), float(text_weight)]
     sql = (
@@ -557,7 +565,7 @@ async def document_search_hybrid(
         "FROM fused f JOIN knowledge_documents d ON d.id = f.id, q "
         "ORDER BY f.score DESC, d.id"
     )
-    rows = await _search_in_transaction(sql, args, ef_search=ef)
+    rows = await _fetch(sql, *args)
     return [
         SearchHit(
             document=_document(row),

@@ -18,9 +18,10 @@ from pgvector import Vector
 
 from apps.core.db_errors import translate_errors
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.validation import validated
 from apps.knowledge import selectors
 from apps.knowledge.embedders import Embedder, check_embedding, get_embedder
-from apps.knowledge.errors import DocumentNotFoundError
+from apps.knowledge.errors import DocumentNotFoundError, InvalidEmbeddingError
 from apps.knowledge.selectors import Document
 from apps.knowledge.tables import KnowledgeDocument, KnowledgeDocumentVersion
 
@@ -44,6 +45,7 @@ def _clean_tags(tags: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_create(
     *,
     name: str,
@@ -149,6 +151,7 @@ async def _write(
     return await selectors.document_get(document_id=document_id)
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_update(
     *,
     document_id: uuid.UUID,
@@ -183,6 +186,7 @@ async def document_update(
     )
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_version_restore(
     *,
     document_id: uuid.UUID,
@@ -204,6 +208,7 @@ async def document_version_restore(
     )
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_embedding_set(
     *, document_id: uuid.UUID, embedding: Sequence[float], model: str
 ) -> None:
@@ -224,6 +229,7 @@ async def document_embedding_set(
         raise DocumentNotFoundError(f"knowledge document {document_id} not found", field="id")
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_soft_delete(*, document_id: uuid.UUID) -> datetime.datetime:
     """Hide a document from reads and searches; it can be restored until purged."""
     return await soft_delete_row(
@@ -235,6 +241,7 @@ async def document_soft_delete(*, document_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_restore(*, document_id: uuid.UUID) -> Document:
     """Bring a soft-deleted document back, with its versions and embedding."""
     await restore_row(
@@ -247,6 +254,7 @@ async def document_restore(*, document_id: uuid.UUID) -> Document:
     return await selectors.document_get(document_id=document_id)
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_purge(*, older_than: datetime.timedelta) -> int:
     """Delete for good the documents soft-deleted more than ``older_than`` ago (and their
     versions, by cascade); return how many documents went."""
@@ -256,6 +264,7 @@ async def document_purge(*, older_than: datetime.timedelta) -> int:
 ProgressCallback = Callable[[int, int], None]
 
 
+@validated(errors={"embedding": InvalidEmbeddingError})
 async def document_reembed(
     *,
     embedder: Embedder | None = None,

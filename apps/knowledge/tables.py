@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from piccolo.columns import JSONB, Array, ForeignKey, Integer, Text
 from piccolo.columns.base import OnDelete
+from piccolo.columns.readable import Readable
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -28,6 +29,12 @@ class KnowledgeDocument(Table, tablename="knowledge_documents"):
     """A document of the knowledge base; ``version`` goes up each time its content changes."""
 
     id = id_column()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        """How the admin names a document wherever one is referenced (lists, pickers)."""
+        return Readable(template="%s", columns=[cls.name])
+
     name = Text(required=True, default=None)
     description = Text(null=True, default=None)
     content = Text(required=True, default=None)

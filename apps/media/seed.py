@@ -1,4 +1,4 @@
-"""Sample assets, clips and predictions (DATA_MODEL.md, "Sample data"), as plain data."""
+"""Sample assets, clips and predictions (docs/data-model.md, "Sample data"), as plain data."""
 
 from __future__ import annotations
 

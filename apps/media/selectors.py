@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from apps.core.errors import ValidationError
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
 from apps.core.records import Column, EnumColumn, JsonColumn, Row
-from apps.core.validation import one_of
+from apps.core.validation import one_of, validated
 from apps.media.errors import AssetNotFoundError, ClipNotFoundError, PredictionNotFoundError
 from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
 
@@ -209,6 +210,7 @@ _ASSET_BY_ID = f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1 AND {LIVE_
 _ASSET_BY_ID_ANY = f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1"
 
 
+@validated
 async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> AssetRecord:
     """The asset with this id; AssetNotFoundError when absent or (by default) not live."""
     sql = _ASSET_BY_ID_ANY if include_deleted else _ASSET_BY_ID
@@ -231,6 +233,7 @@ def _asset_list_sql(*, after: bool) -> str:
 _ASSET_LIST = {after: _asset_list_sql(after=after) for after in (False, True)}
 
 
+@validated
 async def asset_list(
     *,
     user_id: uuid.UUID,
@@ -266,6 +269,7 @@ _CLIP_BY_ID = (
 _CLIP_BY_ID_ANY = f"SELECT {CLIP_COLUMNS} FROM clips c WHERE c.id = $1"
 
 
+@validated
 async def clip_get(*, clip_id: uuid.UUID, include_deleted: bool = False) -> ClipRecord:
     """The clip with this id; ClipNotFoundError when absent or (by default) not live."""
     sql = _CLIP_BY_ID_ANY if include_deleted else _CLIP_BY_ID
@@ -290,6 +294,7 @@ def _clip_list_sql(*, after: bool) -> str:
 _CLIP_LIST = {after: _clip_list_sql(after=after) for after in (False, True)}
 
 
+@validated
 async def clip_list(
     *,
     asset_id: uuid.UUID,
@@ -344,6 +349,7 @@ _TOP_OF_ASSET = {after: _top_of_asset_sql(after=after) for after in (False, True
 _TOP_OF_USER = {after: _top_of_user_sql(after=after) for after in (False, True)}
 
 
+@validated
 async def clip_list_top(
     *,
     asset_id: uuid.UUID | None = None,
@@ -405,6 +411,7 @@ _NESTED_PREDICTIONS = (
 )
 
 
+@validated
 async def asset_get_with_clips(*, asset_id: uuid.UUID) -> AssetWithClips:
     """A live asset, its live clips and every clip's predictions, in at most three queries
     whatever the number of clips (asset; clips; predictions of all those clips), on one
@@ -442,6 +449,7 @@ _PREDICTION_BY_ID = (
 )
 
 
+@validated
 async def prediction_get(*, prediction_id: uuid.UUID) -> PredictionRecord:
     """The prediction with this id; PredictionNotFoundError when absent or its clip not live."""
     row = await rawsql.fetchrow(
@@ -467,9 +475,50 @@ _ACCURACY_REPORT = (
 )
 
 
+@validated
 async def prediction_accuracy_report(*, model_version: str | None = None) -> list[ModelAccuracy]:
     """Per model_version (or only ``model_version``): how many predictions, how many have
     actuals, and their mean prediction_error. One GROUP BY query over live clips."""
     return await rawsql.fetch(
         rawsql.engine_of(Prediction), _ACCURACY_REPORT, model_version, record_class=ModelAccuracy
     )
+
+
+# --- stream for pipelines ----------------------------------------------------------------
+
+# Every live clip in (created_at, id) order. The row comparison is an index condition on
+# clips_created_at_id, so each page costs the same at any depth (no OFFSET); the first page
+# starts below every real key.
+_CLIP_STREAM = (
+    f"SELECT {CLIP_COLUMNS} FROM clips c JOIN assets a ON a.id = c.asset_id "
+    f"WHERE (c.created_at, c.id) > ($1, $2) AND c.deleted_at IS NULL AND {LIVE_ASSET} "
+    "ORDER BY c.created_at, c.id LIMIT $3"
+)
+STREAM_START = (datetime.datetime.min.replace(tzinfo=datetime.UTC), uuid.UUID(int=0))
+MAX_STREAM_PAGE = 10_000
+
+
+def check_stream_page(page: int) -> int:
+    """A stream's page size, 1 to MAX_STREAM_PAGE (ValidationError naming ``page``)."""
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_STREAM_PAGE:
+        raise ValidationError(
+            f"page must be an integer between 1 and {MAX_STREAM_PAGE}", field="page", rule="range"
+        )
+    return page
+
+
+async def clip_stream(*, page: int = 1000) -> AsyncIterator[ClipRecord]:
+    """Every live clip, oldest first ((created_at, id) order), fetched ``page`` rows per
+    statement: for the ML and export jobs that read everything. Each page is its own
+    statement on a pooled connection (nothing is held between pages); rows created behind
+    the reading position during the stream are not seen."""
+    size = check_stream_page(page)
+    engine = rawsql.engine_of(Clip)
+    after = STREAM_START
+    while True:
+        rows = await rawsql.fetch(engine, _CLIP_STREAM, *after, size, record_class=ClipRecord)
+        for row in rows:
+            yield row
+        if len(rows) < size:
+            return
+        after = (rows[-1].created_at, rows[-1].id)

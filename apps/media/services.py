@@ -33,7 +33,7 @@ from typing import Any
 from apps.core import rawsql
 from apps.core.errors import ConflictError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import at_least, finite, json_object, not_blank, one_of
+from apps.core.validation import at_least, finite, json_object, not_blank, one_of, validated
 from apps.media.errors import (
     AssetNotFoundError,
     ClipNotFoundError,
@@ -81,6 +81,7 @@ _INSERT_ASSET = (
 )
 
 
+@validated
 async def asset_register(
     *,
     user_id: uuid.UUID,
@@ -160,6 +161,7 @@ _TRANSITION_ASSET = (
 _ASSET_STATUS = f"SELECT a.status FROM assets a WHERE a.id = $1 AND {LIVE_ASSET}"
 
 
+@validated
 async def asset_transition(
     *,
     asset_id: uuid.UUID,
@@ -222,6 +224,7 @@ async def asset_transition(
     )
 
 
+@validated
 async def asset_soft_delete(*, asset_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete an asset; its clips and predictions vanish from reads with it.
 
@@ -232,6 +235,7 @@ async def asset_soft_delete(*, asset_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated
 async def asset_restore(*, asset_id: uuid.UUID) -> None:
     """Bring a soft-deleted asset back with its clips. Raises AssetNotFoundError."""
     await restore_row(
@@ -239,6 +243,7 @@ async def asset_restore(*, asset_id: uuid.UUID) -> None:
     )
 
 
+@validated
 async def asset_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete assets soft-deleted more than ``older_than`` ago, with their clips,
     predictions and metrics; return how many assets went."""
@@ -344,6 +349,7 @@ def _clip_columns(clips: Sequence[NewClip]) -> tuple[list[uuid.UUID], list[list[
     return ids, columns
 
 
+@validated
 async def clip_bulk_create(*, asset_id: uuid.UUID, clips: Sequence[NewClip]) -> list[uuid.UUID]:
     """Add clips to a live asset in one statement (all or none); return their ids in the
     order given. Every clip is checked first: a ValidationError names the clip by its
@@ -385,6 +391,7 @@ SELECT (SELECT count(*) FROM asset), (SELECT count(*) FROM ranked)
 """
 
 
+@validated
 async def clip_rank_asset(*, asset_id: uuid.UUID) -> int:
     """Rank a live asset's clips: rank 1 = highest score; ties go to the older clip, then
     the smaller id. Deleted and unscored clips get no rank. Returns how many were ranked.
@@ -397,6 +404,7 @@ async def clip_rank_asset(*, asset_id: uuid.UUID) -> int:
     return ranked
 
 
+@validated
 async def clip_soft_delete(*, clip_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a clip (its predictions vanish from reads with it); rank the asset again
     to close the gap. Returns the deletion time. Raises ClipNotFoundError."""
@@ -405,6 +413,7 @@ async def clip_soft_delete(*, clip_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated
 async def clip_restore(*, clip_id: uuid.UUID) -> None:
     """Bring a soft-deleted clip back. Raises ClipNotFoundError."""
     await restore_row(
@@ -412,6 +421,7 @@ async def clip_restore(*, clip_id: uuid.UUID) -> None:
     )
 
 
+@validated
 async def clip_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete clips soft-deleted more than ``older_than`` ago, with their predictions;
     return how many clips went."""
@@ -435,6 +445,7 @@ _INSERT_PREDICTION = (
 )
 
 
+@validated
 async def prediction_record(
     *,
     clip_id: uuid.UUID,
@@ -507,6 +518,7 @@ _FILL_ACTUALS = (
 )
 
 
+@validated
 async def prediction_fill_actuals(
     *,
     prediction_id: uuid.UUID,

@@ -16,6 +16,7 @@ from piccolo.columns import (
     Text,
 )
 from piccolo.columns.base import OnDelete
+from piccolo.columns.readable import Readable
 from piccolo.constraints import Check
 from piccolo.table import Table
 
@@ -51,6 +52,12 @@ class Asset(Table, tablename="assets"):
     """An uploaded video file stored in Google Cloud Storage."""
 
     id = id_column()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        """How the admin names a asset wherever one is referenced (lists, pickers)."""
+        return Readable(template="%s", columns=[cls.original_name])
+
     user: ForeignKey[User] = ForeignKey(
         LazyTableReference(table_class_name="User", app_name="users"),
         on_delete=OnDelete.cascade,

@@ -4,25 +4,43 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any
 
 from piccolo_admin.endpoints import FormConfig
-from piccolo_api.crud.endpoints import OrderBy, PiccoloCRUD
-from piccolo_api.crud.validators import Validators
+from piccolo_api.crud.endpoints import OrderBy
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from apps.adminsite.config import GatewayTableConfig
-from apps.adminsite.crud import atomic, request_actor
-from apps.audit.services import audit_entry_record
-from apps.audit.tables import AuditAction
+from apps.adminsite.crud import request_actor
+from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
-from apps.users.services import api_key_issue
+from apps.core.validation import not_blank
+from apps.users.services import api_key_issue, user_create, user_update
 from apps.users.tables import ApiKey, User
+
+# (foreign key, the ids of its parents that are deleted or under a deleted parent)
+LIVE_USER = ("user_id", "SELECT id FROM users WHERE deleted_at IS NOT NULL")
+
+
+async def update_user(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """A generic edit of a user: ``user_update`` (email lower-cased and checked, ...)."""
+    await user_update(user_id=row_id, **changes)
+
+
+async def create_user(values: dict[str, Any]) -> uuid.UUID:
+    record = await user_create(**values)
+    return record.id
+
+
+async def update_api_key(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """Only a key's label is edited here; issue and revoke change the rest."""
+    name = not_blank(changes["name"], field="name")
+    await admin_columns_update(table=ApiKey, row_id=row_id, values={"name": name})
 
 
 class IssueApiKey(BaseModel):
-    user_id: uuid.UUID = Field(description="The user's id (copy it from the Users list).")
+    user_id: uuid.UUID = Field(description="The key's owner.")
     name: str = Field(min_length=1, description="A label the owner will recognise.")
     scopes: str = Field(default="", description="Comma-separated, e.g. read,write.")
     expires_in_days: int | None = Field(default=None, ge=1, description="Empty: never.")
@@ -41,13 +59,12 @@ async def issue_api_key_endpoint(request: Request, data: IssueApiKey) -> str:
             issued = await api_key_issue(
                 user_id=data.user_id, name=data.name, scopes=scopes, expires_at=expires_at
             )
-            await audit_entry_record(
+            await admin_form_record(
                 actor=request_actor(request),
-                action=AuditAction.FORM,
-                table_name=ApiKey._meta.tablename,
+                table=ApiKey,
                 row_id=issued.record.id,
+                form="issue an API key",
                 changes={
-                    "form": {"old": None, "new": "issue an API key"},
                     "user": {"old": None, "new": str(data.user_id)},
                     "name": {"old": None, "new": data.name},
                     "prefix": {"old": None, "new": issued.record.prefix},
@@ -59,18 +76,24 @@ async def issue_api_key_endpoint(request: Request, data: IssueApiKey) -> str:
     return f"API key '{data.name}' issued. Copy it now, it is shown only once: {issued.key}"
 
 
-def _keys_come_from_the_form(piccolo_crud: PiccoloCRUD, request: Request) -> None:
-    raise HTTPException(status_code=405, detail="Issue API keys with the 'Issue an API key' form.")
-
-
 TABLE_CONFIGS = [
     GatewayTableConfig(
         User,
         menu_group="Users",
-        visible_columns=[User.email, User.name, User.role, User.created_at, User.deleted_at],
+        visible_columns=[
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.created_at,
+            User.deleted_at,
+        ],
         visible_filters=[User.email, User.name, User.role, User.created_at, User.deleted_at],
         order_by=[OrderBy(User.created_at, ascending=False)],
         link_column=User.email,
+        editable_columns=[User.email, User.name, User.role, User.settings],
+        update=update_user,
+        create=create_user,
     ),
     GatewayTableConfig(
         ApiKey,
@@ -95,7 +118,11 @@ TABLE_CONFIGS = [
         ],
         order_by=[OrderBy(ApiKey.created_at, ascending=False)],
         link_column=ApiKey.name,
-        validators=Validators(post_single=[_keys_come_from_the_form]),
+        create_hint="the 'Issue an API key' form",
+        editable_columns=[ApiKey.name],
+        read_only_hints={"revoked_at": "revoke the key through the users service"},
+        update=update_api_key,
+        live_parents=LIVE_USER,
     ),
 ]
 

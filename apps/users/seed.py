@@ -1,4 +1,4 @@
-"""Sample users and their API keys (DATA_MODEL.md, "Sample data"), as plain data.
+"""Sample users and their API keys (docs/data-model.md, "Sample data"), as plain data.
 
 A new API key is generated only when its row is created, and shown once in the report;
 its hash is stored, never the key.

@@ -16,7 +16,7 @@ from apps.core import rawsql
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
 from apps.core.records import Column, EnumColumn, JsonColumn, Row
-from apps.core.validation import one_of
+from apps.core.validation import one_of, validated
 from apps.users.errors import ApiKeyNotFoundError, UserNotFoundError
 from apps.users.tables import ApiKey, Role, User
 
@@ -71,6 +71,7 @@ _USER_BY_ID_ANY = f"SELECT {USER_COLUMNS} FROM users WHERE id = $1"
 _USER_BY_EMAIL = f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
 
 
+@validated
 async def user_get(*, user_id: uuid.UUID, include_deleted: bool = False) -> UserRecord:
     """The user with this id; UserNotFoundError when absent (or soft-deleted, by default)."""
     sql = _USER_BY_ID_ANY if include_deleted else _USER_BY_ID
@@ -80,6 +81,7 @@ async def user_get(*, user_id: uuid.UUID, include_deleted: bool = False) -> User
     return row
 
 
+@validated
 async def user_get_by_email(*, email: str) -> UserRecord:
     """The live user with this email, compared case-insensitively; UserNotFoundError if none."""
     row = await rawsql.fetchrow(
@@ -111,6 +113,7 @@ _USER_LIST_SQL = {
 }
 
 
+@validated
 async def user_list(
     *,
     role: Role | str | None = None,
@@ -143,6 +146,7 @@ _API_KEY_BY_ID = (
 )
 
 
+@validated
 async def api_key_get(*, key_id: uuid.UUID) -> ApiKeyRecord:
     """The API key with this id (display data only); ApiKeyNotFoundError when absent."""
     row = await rawsql.fetchrow(
@@ -176,6 +180,7 @@ _API_KEY_LIST_SQL = {
 }
 
 
+@validated
 async def api_key_list(
     *,
     user_id: uuid.UUID,

@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from apps.core import rawsql
 from apps.core.errors import ConflictError, ValidationError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import aware, json_object, not_blank, one_of
+from apps.core.validation import aware, json_object, not_blank, one_of, validated
 from apps.users.errors import (
     ApiKeyNotFoundError,
     ApiKeyScopeError,
@@ -123,6 +123,7 @@ def _email_conflict() -> EmailTakenError:
     return EmailTakenError("another user already has this email", field="email", rule="unique")
 
 
+@validated
 async def user_create(
     *,
     email: str,
@@ -168,6 +169,7 @@ _UPDATE_USER = (
 )
 
 
+@validated
 async def user_update(
     *,
     user_id: uuid.UUID,
@@ -211,6 +213,7 @@ _SET_PASSWORD = (
 )
 
 
+@validated
 async def user_set_password(*, user_id: uuid.UUID, password: str | None) -> None:
     """Set (or, with None, remove) a live user's password; only its argon2id hash is stored.
 
@@ -227,6 +230,7 @@ _PASSWORD_HASH = (
 )
 
 
+@validated
 async def user_check_password(*, email: str, password: str) -> UserRecord:
     """The live user with this email and password; InvalidCredentialsError otherwise.
 
@@ -247,6 +251,7 @@ async def user_check_password(*, email: str, password: str) -> UserRecord:
     return await user_get(user_id=row["id"])
 
 
+@validated
 async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a live user: it, its keys, assets, clips and predictions vanish from reads.
 
@@ -257,6 +262,7 @@ async def user_soft_delete(*, user_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated
 async def user_restore(*, user_id: uuid.UUID) -> None:
     """Bring a soft-deleted user back, with everything it owned. Raises UserNotFoundError."""
     await restore_row(
@@ -264,6 +270,7 @@ async def user_restore(*, user_id: uuid.UUID) -> None:
     )
 
 
+@validated
 async def user_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete users soft-deleted more than ``older_than`` ago (cascading to all they
     own); return how many users went."""
@@ -328,6 +335,7 @@ _INSERT_API_KEY = (
 )
 
 
+@validated
 async def api_key_issue(
     *,
     user_id: uuid.UUID,
@@ -396,6 +404,7 @@ FROM found
 """
 
 
+@validated
 async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> ApiKeyPrincipal:
     """The user and scopes of the live key matching ``key``, its last use recorded.
 
@@ -432,6 +441,7 @@ _REVOKE_API_KEY = (
 )
 
 
+@validated
 async def api_key_revoke(*, key_id: uuid.UUID, user_id: uuid.UUID | None = None) -> ApiKeyRecord:
     """Revoke a key for good (revoking it again changes nothing); with ``user_id``, only if
     that user owns it. Raises ApiKeyNotFoundError."""

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from piccolo.columns import JSONB, Array, ForeignKey, Text, Timestamptz
 from piccolo.columns.base import OnDelete
+from piccolo.columns.readable import Readable
 from piccolo.constraints import Check
 from piccolo.table import Table
 
@@ -29,6 +30,12 @@ class User(Table, tablename="users"):
     (a unique index on ``lower(email)``, added by a migration)."""
 
     id = id_column()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        """How the admin names a user wherever one is referenced (lists, pickers)."""
+        return Readable(template="%s", columns=[cls.email])
+
     email = Text(required=True, default=None)
     name = Text(required=True, default=None)
     role = Text(default=Role.USER, choices=Role)

@@ -16,6 +16,8 @@ def admin_api_requests(web_app: Starlette) -> list[tuple[str, str]]:
     """(method, path) of every route behind ``/admin/api/``, path parameters filled in."""
     admin = next(r for r in web_app.routes if isinstance(r, Mount) and r.path == "/admin")
     admin_app: Any = admin.app
+    while not hasattr(admin_app, "routes"):  # middleware in front (the form choices)
+        admin_app = admin_app.app
     api = next(r for r in admin_app.routes if isinstance(r, Mount) and r.path == "/api")
     auth_middleware: Any = api.app
     private_app = auth_middleware.app  # the private FastAPI app behind the session auth

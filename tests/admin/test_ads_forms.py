@@ -28,7 +28,10 @@ async def test_a_campaign_status_change_follows_the_state_machine(
     assert response.status_code == 200, response.text
     assert "now SCHEDULED" in response.json()["custom_form_success"]
     (entry,) = await audit_entry_list_for_row(table_name="campaigns", row_id=campaign.id)
-    assert entry["changes"] == {"status": {"old": "DRAFT", "new": "SCHEDULED"}}
+    assert entry["changes"] == {
+        "form": {"old": None, "new": "change a campaign's status"},
+        "status": {"old": "DRAFT", "new": "SCHEDULED"},
+    }
     # when a move the state machine forbids is asked, then it is refused with the reason
     refused = await client.post(
         FORM, json={"campaign_id": str(campaign.id), "status": "PAUSED"}, headers=csrf(client)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from apps.audit.selectors import audit_entry_list_for_row
-from apps.media.tables import Clip, Prediction
+from apps.media.tables import Clip
+from apps.users.tables import User
 from tests.admin.conftest import ClientFactory, csrf
 from tests.admin.fixtures import make_asset, make_clips, make_user
 
@@ -11,48 +12,43 @@ from tests.admin.fixtures import make_asset, make_clips, make_user
 async def test_create_update_delete_are_recorded_with_who_and_what(
     client_for: ClientFactory,
 ) -> None:
-    # given a clip and an admin
-    asset = await make_asset(await make_user())
-    (clip,) = await make_clips(asset, 1)
+    # given an admin
     client = await client_for(admin=True)
     me = (await client.get("/admin/api/user/")).json()
-    # when the admin creates a prediction, edits it, and deletes it (a hard delete: no
-    # deleted_at on predictions)
-    new = (await client.get("/admin/api/tables/predictions/new/")).json()
+    # when the admin creates a user (through the users service), edits it and deletes it
+    new = (await client.get("/admin/api/tables/users/new/")).json()
     created = await client.post(
-        "/admin/api/tables/predictions/",
-        json={**new, "clip_id": str(clip.id), "model_version": "v1.2.3", "predicted_roas": 2.5},
+        "/admin/api/tables/users/",
+        json={**new, "email": " New.Person@Example.COM ", "name": "New person"},
         headers=csrf(client),
     )
     assert created.status_code == 201, created.text
-    prediction_id = created.json()[0]["id"]
+    user_id = created.json()[0]["id"]
     patched = await client.patch(
-        f"/admin/api/tables/predictions/{prediction_id}/",
-        json={"predicted_roas": 3.0},
-        headers=csrf(client),
+        f"/admin/api/tables/users/{user_id}/", json={"name": "Renamed"}, headers=csrf(client)
     )
-    assert patched.status_code == 200
-    deleted = await client.delete(
-        f"/admin/api/tables/predictions/{prediction_id}/", headers=csrf(client)
-    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["name"] == "Renamed"
+    deleted = await client.delete(f"/admin/api/tables/users/{user_id}/", headers=csrf(client))
     assert deleted.status_code == 204
     # then three entries, newest first, name the admin, the table, the row and the fields
-    entries = await audit_entry_list_for_row(table_name="predictions", row_id=prediction_id)
-    assert [e["action"] for e in entries] == ["DELETE", "UPDATE", "CREATE"]
+    entries = await audit_entry_list_for_row(table_name="users", row_id=user_id)
+    assert [e["action"] for e in entries] == ["SOFT_DELETE", "UPDATE", "CREATE"]
     assert {e["actor_username"] for e in entries} == {me["username"]}
     assert {e["actor_id"] for e in entries} == {int(me["user_id"])}
     delete, update, create = (e["changes"] for e in entries)
-    assert update == {"predicted_roas": {"old": 2.5, "new": 3.0}}
-    assert create["model_version"] == {"old": None, "new": "v1.2.3"}
-    # fields are named as in the database (people write SQL against it)
-    assert create["clip_id"] == {"old": None, "new": str(clip.id)}
-    assert create["features"] == {"old": None, "new": {}}
-    assert delete["predicted_roas"] == {"old": 3.0, "new": None}
-    assert not await Prediction.exists().where(Prediction.id == prediction_id)
+    assert update == {"name": {"old": "New person", "new": "Renamed"}}
+    # the service normalised the email before it was stored and recorded
+    assert create["email"] == {"old": None, "new": "new.person@example.com"}
+    assert create["settings"] == {"old": None, "new": {}}
+    assert delete["deleted_at"]["old"] is None
+    row = await User.select(User.email, User.deleted_at).where(User.id == user_id).first()
+    assert row is not None and row["email"] == "new.person@example.com"
+    assert row["deleted_at"] is not None
 
 
 async def test_a_refused_write_leaves_no_entry_and_no_change(client_for: ClientFactory) -> None:
-    # given a clip, when an edit breaks a rule (rank >= 1)
+    # given a clip, when an edit sets its rank by hand (the media services rank clips)
     asset = await make_asset(await make_user())
     (clip,) = await make_clips(asset, 1)
     client = await client_for(admin=True)
@@ -71,9 +67,12 @@ async def test_the_audit_log_is_readable_but_not_editable(client_for: ClientFact
     asset = await make_asset(await make_user())
     (clip,) = await make_clips(asset, 1)
     client = await client_for(admin=True)
-    await client.patch(
-        f"/admin/api/tables/clips/{clip.id}/", json={"rank": 2}, headers=csrf(client)
+    edited = await client.patch(
+        f"/admin/api/tables/clips/{clip.id}/",
+        json={"metadata": '{"note": "checked"}'},
+        headers=csrf(client),
     )
+    assert edited.status_code == 200, edited.text
     listing = await client.get(f"/admin/api/tables/audit_entries/?row_id={clip.id}")
     assert listing.status_code == 200
     (entry,) = listing.json()["rows"]

@@ -94,7 +94,9 @@ async def test_the_embedding_is_not_dumped_into_the_page(client_for: ClientFacto
         assert "0.123456" not in response.text
         assert 'embedding"' not in response.text.replace('embedding_model"', "")
     schema = (await client.get("/admin/api/tables/knowledge_documents/schema/")).json()
-    assert schema["extra"]["rich_text_columns"] == ["content"]
+    # the content is plain text (it is what gets embedded): no rich-text editor wraps it
+    assert schema["extra"]["rich_text_columns"] == []
+    assert schema["properties"]["content"]["extra"]["widget"] == "text-area"
     # and saving the form leaves the embedding as it was
     response = await client.patch(
         f"/admin/api/tables/knowledge_documents/{document.id}/",

@@ -57,13 +57,13 @@ async def test_campaign_create_stores_every_field_and_defaults() -> None:
 @pytest.mark.parametrize(
     ("fields", "field", "rule"),
     [
-        ({"budget": 10.5}, "budget", "decimal"),
+        ({"budget": 10.5}, "budget", "type"),
         ({"budget": Decimal("-1")}, "budget", "min"),
         ({"budget": Decimal("1.005")}, "budget", "scale"),
         ({"budget": Decimal("100000000")}, "budget", "max"),
         ({"name": "  "}, "name", "required"),
         ({"currency": "usd"}, "currency", "iso4217"),
-        ({"objective": "FAME"}, "objective", "choices"),
+        ({"objective": "FAME"}, "objective", "one_of"),
         ({"target_locations": ["USA"]}, "target_locations", "iso3166"),
         ({"target_age_range": {"min": 50, "max": 20}}, "target_age_range", "range"),
         ({"start_date": datetime.datetime(2026, 1, 1)}, "start_date", "timezone"),
@@ -190,7 +190,7 @@ async def test_campaign_transition_of_unknown_campaign_or_status() -> None:
             campaign_id=campaign.id,
             status="LIVE",  # type: ignore[arg-type]
         )
-    assert raised.value.rule == "choices"
+    assert raised.value.rule == "one_of"
 
 
 async def test_campaign_add_totals_adds_exactly() -> None:

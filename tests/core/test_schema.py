@@ -1,4 +1,4 @@
-"""The migrated database holds the facts of DATA_MODEL.md: types, delete rules, indexes."""
+"""The migrated database holds the facts of docs/data-model.md: types, delete rules, indexes."""
 
 from tests.helpers import connection
 

@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from apps.core.errors import ConfigurationError
-from apps.core.settings import PROJECT_ROOT, Settings, get_settings
+from apps.core.settings import (
+    PROJECT_ROOT,
+    Settings,
+    check_environment,
+    get_settings,
+    setting_names,
+)
 
 
 @pytest.fixture
@@ -51,3 +57,23 @@ def test_production_needs_its_own_secret_key(
     get_settings.cache_clear()
     monkeypatch.setenv("GATEWAYDB_SECRET_KEY", "a-real-secret-of-enough-length")
     assert get_settings().is_production
+
+
+def test_an_unknown_gatewaydb_variable_is_refused_with_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+) -> None:
+    monkeypatch.setenv("GATEWAYDB_ENV", "test")
+    with pytest.raises(ConfigurationError) as raised:
+        get_settings()
+    assert str(raised.value) == (
+        "unknown setting GATEWAYDB_ENV (not a GATEWAYDB_* setting); "
+        "did you mean GATEWAYDB_ENVIRONMENT?"
+    )
+
+
+def test_every_setting_is_a_known_variable(fresh_settings: None) -> None:
+    names = setting_names()
+    assert "DATABASE_URL" in names and "GATEWAYDB_POOL_TIMEOUT" in names
+    check_environment({name: "x" for name in names} | {"OTHER_THING": "1"})
+    with pytest.raises(ConfigurationError, match=r"GATEWAYDB_POOL_TIMOUT.*GATEWAYDB_POOL_TIMEOUT"):
+        check_environment({"GATEWAYDB_POOL_TIMOUT": "3"})

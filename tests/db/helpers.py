@@ -12,7 +12,12 @@ import asyncpg
 from apps.core.dburl import parse_database_url
 from tests.conftest import PROJECT_ROOT
 
-MIGRATION_FILES = 21  # every migration of every app in piccolo_conf, third-party ones too
+# An active admin login (doctor reports a database without one as a problem).
+ADD_ADMIN_LOGIN = (
+    "INSERT INTO piccolo_user (username, password, email, admin, active, superuser,"
+    " first_name, last_name) VALUES ('ada', 'x', 'ada@example.com', true, true, false, '', '')"
+)
+MIGRATION_FILES = 31  # every migration of every app in piccolo_conf, third-party ones too
 
 
 def command_env(url: str, **extra: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 from apps.db.errors import ClientToolError
 from apps.db.pgtools import find_client_tool
 from tests.conftest import TEMPLATE_DATABASE, admin_execute, database_url
-from tests.db.helpers import fetch, one_line_error, piccolo_db, table_checksums
+from tests.db.helpers import ADD_ADMIN_LOGIN, fetch, one_line_error, piccolo_db, table_checksums
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ async def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
     url = database_url(name)
     try:
         assert piccolo_db("seed", url=url).returncode == 0
+        await fetch(url, ADD_ADMIN_LOGIN)
         path = tmp_path_factory.mktemp("backup") / "gateway.dump"
         result = piccolo_db("backup", str(path), url=url)
         assert result.returncode == 0, result.stderr
@@ -106,14 +107,20 @@ async def test_restore_without_a_terminal_needs_yes(
 
 
 async def test_a_restore_that_fails_half_way_is_rolled_back_entirely(
-    scratch_database: str, migrated_database: str, tmp_path: Path
+    migrated_database: str, tmp_path: Path
 ) -> None:
-    # given an archive that creates a schema `extra` besides its public tables
-    await fetch(scratch_database, "CREATE SCHEMA extra")
-    await fetch(scratch_database, "CREATE TABLE extra.notes (id integer)")
-    await fetch(scratch_database, "CREATE TABLE public.things (id integer)")
+    # given an archive of this project's database that also creates a schema `extra`
+    source_name = f"extra_source_{uuid.uuid4().hex[:8]}"
+    await admin_execute(f"CREATE DATABASE {source_name} TEMPLATE {TEMPLATE_DATABASE}")
+    source = database_url(source_name)
     archive = tmp_path / "extra.dump"
-    assert piccolo_db("backup", str(archive), url=scratch_database).returncode == 0
+    try:
+        await fetch(source, "CREATE SCHEMA extra")
+        await fetch(source, "CREATE TABLE extra.notes (id integer)")
+        await fetch(source, "CREATE TABLE public.things (id integer)")
+        assert piccolo_db("backup", str(archive), url=source).returncode == 0
+    finally:
+        await admin_execute(f"DROP DATABASE IF EXISTS {source_name} WITH (FORCE)")
     # and a database where that schema already exists, so the replay fails after the
     # public schema was dropped
     await _put_other_data(migrated_database)
@@ -140,3 +147,36 @@ async def test_a_client_tool_of_another_major_version_is_not_used() -> None:
     assert "PostgreSQL 16" in raised.value.message
     assert "is version 18" in raised.value.message
     assert "GATEWAYDB_PG_BIN_DIR" in raised.value.message
+
+
+async def test_backup_refuses_a_missing_folder_and_keeps_an_existing_file(
+    tmp_path: Path, seeded_archive: Archive
+) -> None:
+    url = database_url(TEMPLATE_DATABASE)
+    # given a folder that does not exist
+    missing = tmp_path / "no" / "such" / "b.dump"
+    result = piccolo_db("backup", str(missing), url=url)
+    # then the backup names it and creates nothing
+    assert result.returncode == 1
+    assert one_line_error(result) == (
+        f"error: path: the folder {missing.parent} does not exist (create it first)"
+    )
+    assert not (tmp_path / "no").exists()
+
+    # given an existing file, without --force it is kept as it was
+    existing = tmp_path / "b.dump"
+    existing.write_text("keep me")
+    result = piccolo_db("backup", str(existing), url=url)
+    assert result.returncode == 1
+    assert one_line_error(result) == f"error: path: {existing} exists; pass --force to overwrite it"
+    assert existing.read_text() == "keep me"
+
+    # with --force it is replaced by an owner-only archive
+    result = piccolo_db("backup", str(existing), "--force", url=url)
+    assert result.returncode == 0, result.stderr
+    assert existing.read_bytes().startswith(b"PGDMP")
+    assert existing.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_new_backup_is_owner_only(seeded_archive: Archive) -> None:
+    assert seeded_archive.path.stat().st_mode & 0o777 == 0o600

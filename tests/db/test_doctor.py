@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import SERVER_URL, admin_execute
-from tests.db.helpers import MIGRATION_FILES, fetch, lines, piccolo_db
+from tests.db.helpers import ADD_ADMIN_LOGIN, MIGRATION_FILES, fetch, lines, piccolo_db
 
 
 def _facts(stdout: str) -> list[str]:
@@ -27,6 +27,19 @@ def _with_login(url: str, user: str, password: str) -> str:
     )
 
 
+async def test_doctor_reports_a_missing_admin_login_with_its_fix(migrated_database: str) -> None:
+    # given a migrated database where nobody may log in to the admin
+    # when the doctor checks it
+    result = piccolo_db("doctor", url=migrated_database)
+    # then that is a problem, with the command that fixes it
+    assert result.returncode == 1
+    assert "admin logins 0" in _facts(result.stdout)
+    assert lines(result.stdout + result.stderr, "problem: no admin login") == [
+        "problem: no admin login: run `make run` (it creates the local login on the embedded "
+        "database) or `piccolo user create` (answer yes to 'admin user')"
+    ]
+
+
 async def test_doctor_reports_a_healthy_database_without_the_password(
     migrated_database: str,
 ) -> None:
@@ -34,6 +47,7 @@ async def test_doctor_reports_a_healthy_database_without_the_password(
     # local logins, so any password works)
     url = _with_login(migrated_database, "postgres", "s3cret-Pa55")
     assert "s3cret-Pa55" in url
+    await fetch(migrated_database, ADD_ADMIN_LOGIN)
 
     # when the doctor checks it
     result = piccolo_db("doctor", url=url)
@@ -43,7 +57,7 @@ async def test_doctor_reports_a_healthy_database_without_the_password(
     assert "PostgreSQL 18" in result.stdout
     assert lines(result.stdout, "pgvector")[0].split()[-1] == "0.8.5"
     assert "min 1, max 10, acquire timeout 10 s, connect timeout 5 s" in result.stdout
-    assert "migrations users 3 applied, 0 pending" in _facts(result.stdout)
+    assert "migrations users 5 applied, 0 pending" in _facts(result.stdout)
     assert lines(result.stdout, "drift")[0].split()[-1] == "none"
     assert result.stdout.splitlines()[-1] == "ok: no problems found"
     # and the password is never shown
@@ -104,12 +118,13 @@ async def test_doctor_reports_a_missing_extension_and_pending_migrations(
     assert problems[1] == (
         f"problem: {MIGRATION_FILES} migration(s) pending: run `piccolo db deploy`"
     )
-    assert "migrations users 0 applied, 3 pending" in _facts(result.stdout)
+    assert "migrations users 0 applied, 5 pending" in _facts(result.stdout)
 
 
 async def test_doctor_connects_with_the_configured_timeout(migrated_database: str) -> None:
     # given a configured connect timeout of 3 seconds
     # when the doctor checks a healthy database
+    await fetch(migrated_database, ADD_ADMIN_LOGIN)
     result = piccolo_db("doctor", url=migrated_database, GATEWAYDB_CONNECT_TIMEOUT="3")
     # then it reports the timeout it used
     assert result.returncode == 0, result.stderr

@@ -26,6 +26,14 @@ async def test_reset_rebuilds_the_database_and_seeds_it(migrated_database: str) 
     assert await _count(migrated_database, "users") == 3
     assert await _count(migrated_database, "users WHERE email = 'stray@x.io'") == 0
     assert result.stdout.count("API key for ") == 3
+    # and it says what it removed, the admin logins included, and how to get one back
+    assert (
+        "reset done; removed every table and its rows, the migration history, "
+        "the admin logins (piccolo_user) and their sessions"
+    ) in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == (
+        "no admin login exists now: run `piccolo user create` (answer yes to 'admin user')"
+    )
 
 
 async def test_reset_no_seed_leaves_an_empty_migrated_database(migrated_database: str) -> None:

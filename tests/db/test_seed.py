@@ -1,4 +1,4 @@
-"""`piccolo db seed`: the DATA_MODEL.md sample data, the same rows however often it runs."""
+"""`piccolo db seed`: the docs/data-model.md sample data, the same rows however often it runs."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ async def test_seed_creates_the_sample_data_of_the_data_model() -> None:
     for table, rows in EXPECTED_ROWS.items():
         assert await table.count() == rows, table._meta.tablename
     assert report.created == {table._meta.tablename: n for table, n in EXPECTED_ROWS.items()}
-    # and the shapes DATA_MODEL.md asks for are there
+    # and the shapes docs/data-model.md asks for are there
     roles = {row["role"] for row in await User.select(User.role)}
     assert roles == {"ADMIN", "USER", "ENTERPRISE"}
     assert await Asset.count().where(Asset.status == "READY") == 2

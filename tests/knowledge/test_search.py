@@ -299,3 +299,30 @@ async def test_search_settings_are_set_local_to_the_transaction() -> None:
     conn = connection()
     assert await conn.fetchval("SELECT current_setting('hnsw.ef_search')") == "123"
     assert await conn.fetchval("SELECT current_setting('hnsw.iterative_scan')") == ("relaxed_order")
+
+
+async def test_the_search_statement_orders_by_the_alias_and_uses_the_hnsw_index() -> None:
+    # given the corpus, and sequential scans priced out (the corpus is tiny)
+    from pgvector import Vector
+
+    from apps.knowledge.embedders.hashed import MODEL as HASHED_MODEL
+    from tests.core.statements import count_statements
+
+    await load_corpus()
+    conn = connection()
+    await conn.execute("SET LOCAL enable_seqscan = off")
+    # when the service's own statement is captured and explained
+    with count_statements() as statements:
+        await selectors.document_search_vector(query="ROAS", k=3, ef_search=77)
+    assert len(statements) == 1, statements
+    sql = statements.sent[0]
+    plan = "\n".join(
+        row[0]
+        for row in await conn.fetch(
+            f"EXPLAIN (VERBOSE) {sql}", "77", Vector(hashed_embedding("roas")), HASHED_MODEL
+        )
+    )
+    await conn.execute("RESET enable_seqscan")
+    # then the distance is computed once per row (ORDER BY the alias) and the index serves it
+    assert "ORDER BY distance LIMIT" in sql and sql.count("<=>") == 1
+    assert "knowledge_documents_embedding_hnsw" in plan, plan

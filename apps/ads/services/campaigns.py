@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-import asyncpg
-
 from apps.ads import validation as check
 from apps.ads._db import connection
 from apps.ads.errors import (
@@ -21,8 +19,9 @@ from apps.ads.records import CAMPAIGN_COLUMNS, CampaignRecord, CampaignTotals
 from apps.ads.selectors import LIVE_CAMPAIGN, campaign_get
 from apps.ads.services._common import UNSET, Unset, dumps, json_object, sources_of
 from apps.ads.tables import Campaign, CampaignStatus, Objective
-from apps.core.errors import NotFoundError
+from apps.core.errors import GatewayError, NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.validation import INT64_MAX, validated
 
 # Allowed status changes: from -> the statuses it may move to. Anything else raises
 # InvalidCampaignTransitionError. ARCHIVED is final.
@@ -90,6 +89,7 @@ RETURNING {CAMPAIGN_COLUMNS}
 """
 
 
+@validated(error=AdsValidationError)
 async def campaign_create(
     *,
     user_id: uuid.UUID,
@@ -146,6 +146,7 @@ async def campaign_create(
     return CampaignRecord.from_row(row)
 
 
+@validated(error=AdsValidationError)
 async def campaign_update(
     *,
     campaign_id: uuid.UUID,
@@ -235,6 +236,7 @@ WHERE c.id = $1 AND {LIVE_CAMPAIGN}
 """
 
 
+@validated(error=AdsValidationError)
 async def campaign_transition(*, campaign_id: uuid.UUID, status: CampaignStatus) -> CampaignRecord:
     """Move a live campaign to ``status`` along ``CAMPAIGN_TRANSITIONS``, atomically.
 
@@ -256,8 +258,9 @@ async def campaign_transition(*, campaign_id: uuid.UUID, status: CampaignStatus)
         return CampaignRecord.from_row(row)
     if current is None:
         raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
+    article = "an" if current[0] in "AEIOU" else "a"
     raise InvalidCampaignTransitionError(
-        f"a {current} campaign cannot become {target.value}",
+        f"{article} {current} campaign cannot become {target.value}",
         field="status",
         rule=f"{current}->{target.value}",
     )
@@ -270,10 +273,43 @@ UPDATE campaigns SET
     total_clicks = total_clicks + $4::bigint,
     total_conversions = total_conversions + $5::bigint
 WHERE id = $1
+    -- A total that would leave its column's range is not written: the caller is told which.
+    AND total_spend <= 99999999.99 - $2::numeric
+    AND total_impressions <= 9223372036854775807 - $3::bigint
+    AND total_clicks <= 9223372036854775807 - $4::bigint
+    AND total_conversions <= 9223372036854775807 - $5::bigint
 RETURNING id, total_spend, total_impressions, total_clicks, total_conversions
 """
 
 
+async def _not_added(conn: Any, args: tuple[Any, ...]) -> GatewayError:
+    """Why the UPDATE touched no row: an unknown campaign, or a total out of its range."""
+    row = await conn.fetchrow(_CURRENT_TOTALS, args[0])
+    if row is None:
+        return CampaignNotFoundError(f"campaign {args[0]} not found", field="campaign_id")
+    limits = (
+        ("spend", "total_spend", check.MONEY_MAX),
+        ("impressions", "total_impressions", INT64_MAX),
+        ("clicks", "total_clicks", INT64_MAX),
+        ("conversions", "total_conversions", INT64_MAX),
+    )
+    for position, (field, column, maximum) in enumerate(limits, start=1):
+        if row[column] + args[position] > maximum:
+            return AdsValidationError(
+                f"{column} would pass its maximum ({maximum})", field=field, rule="max"
+            )
+    return AdsValidationError(  # pragma: no cover - one of the totals overflowed
+        "a running total would pass its maximum", field="spend", rule="max"
+    )
+
+
+_CURRENT_TOTALS = (
+    "SELECT total_spend, total_impressions, total_clicks, total_conversions "
+    "FROM campaigns WHERE id = $1"
+)
+
+
+@validated(error=AdsValidationError)
 async def campaign_add_totals(
     *,
     campaign_id: uuid.UUID,
@@ -296,14 +332,9 @@ async def campaign_add_totals(
         check.count(conversions, field="conversions"),
     )
     async with connection() as conn:
-        try:
-            row = await conn.fetchrow(_ADD_TOTALS, *args)
-        except asyncpg.NumericValueOutOfRangeError:
-            raise AdsValidationError(
-                "total_spend would pass the NUMERIC(10,2) maximum", field="spend", rule="max"
-            ) from None
-    if row is None:
-        raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
+        row = await conn.fetchrow(_ADD_TOTALS, *args)
+        if row is None:
+            raise await _not_added(conn, args)
     return CampaignTotals(
         campaign_id=row["id"],
         total_spend=row["total_spend"],
@@ -313,6 +344,7 @@ async def campaign_add_totals(
     )
 
 
+@validated(error=AdsValidationError)
 async def campaign_delete(*, campaign_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a campaign (its experiments vanish from reads with it); return the time."""
     return await soft_delete_row(
@@ -324,6 +356,7 @@ async def campaign_delete(*, campaign_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated(error=AdsValidationError)
 async def campaign_restore(*, campaign_id: uuid.UUID) -> None:
     """Bring a soft-deleted campaign back, and with it its experiments."""
     await restore_row(
@@ -335,6 +368,7 @@ async def campaign_restore(*, campaign_id: uuid.UUID) -> None:
     )
 
 
+@validated(error=AdsValidationError)
 async def campaign_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete campaigns soft-deleted more than ``older_than`` ago; return how many.
 

@@ -12,6 +12,7 @@ from apps.ads.errors import AdsValidationError
 from apps.ads.records import ConversionInput, IngestResult
 from apps.ads.services._common import dumps, json_object
 from apps.ads.tables import ConversionSource
+from apps.core.validation import validated
 
 # Batches larger than this go through COPY into a temporary table; smaller ones are sent
 # as arrays in one INSERT ... SELECT FROM unnest(...).
@@ -48,9 +49,14 @@ ORDER BY x.external_id
 ON CONFLICT (external_id) DO NOTHING
 RETURNING external_id, campaign_id
 """
-_BUMP_CONVERSIONS = (
-    "UPDATE campaigns SET total_conversions = total_conversions + $2::bigint WHERE id = $1"
-)
+# One statement for every touched campaign, whatever their number. The ids arrive sorted and
+# the join runs from the (small) array to the primary key, so rows are locked in id order
+# and concurrent batches cannot deadlock.
+_BUMP_CONVERSIONS = """
+UPDATE campaigns c SET total_conversions = c.total_conversions + x.added
+FROM unnest($1::uuid[], $2::bigint[]) AS x(id, added)
+WHERE c.id = x.id
+"""
 
 
 def _conversion(index: int, item: Any) -> ConversionInput:
@@ -69,6 +75,7 @@ def _conversion(index: int, item: Any) -> ConversionInput:
     return item
 
 
+@validated(error=AdsValidationError)
 async def conversion_ingest_batch(
     *, source: ConversionSource, conversions: Sequence[ConversionInput]
 ) -> IngestResult:
@@ -131,7 +138,12 @@ async def conversion_ingest_batch(
             )
         per_campaign = Counter(row["campaign_id"] for row in rows if row["campaign_id"])
         if per_campaign:
-            await conn.executemany(_BUMP_CONVERSIONS, sorted(per_campaign.items()))
+            touched = sorted(per_campaign.items())
+            await conn.execute(
+                _BUMP_CONVERSIONS,
+                [campaign_id for campaign_id, _ in touched],
+                [added for _, added in touched],
+            )
     return IngestResult(
         received=len(items),
         inserted=len(rows),

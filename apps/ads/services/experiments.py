@@ -24,6 +24,7 @@ from apps.ads.services._common import dumps, json_object, sources_of
 from apps.ads.stats import Metric, VariantCounts, leader_confidence
 from apps.ads.tables import Experiment, ExperimentStatus
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.validation import validated
 
 # COMPLETED and CANCELLED are final. Selecting a winner moves RUNNING or PAUSED to COMPLETED.
 EXPERIMENT_TRANSITIONS: Final[Mapping[ExperimentStatus, frozenset[ExperimentStatus]]] = {
@@ -88,6 +89,7 @@ RETURNING {EXPERIMENT_COLUMNS}
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_create(
     *,
     campaign_id: uuid.UUID,
@@ -139,6 +141,7 @@ WHERE e.id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_transition(
     *, experiment_id: uuid.UUID, status: ExperimentStatus
 ) -> ExperimentRecord:
@@ -151,6 +154,26 @@ async def experiment_transition(
             field="status",
             rule="choices",
         ) from None
+    if target is ExperimentStatus.COMPLETED:
+        # Completing needs a winner: only experiment_select_winner sets one.
+        async with connection() as conn:
+            state = await conn.fetchrow(_EXPERIMENT_STATE, experiment_id, "")
+        if state is None:
+            raise ExperimentNotFoundError(
+                f"experiment {experiment_id} not found", field="experiment_id"
+            )
+        if state["status"] in EXPERIMENT_RECORDING:
+            raise InvalidExperimentTransitionError(
+                f"a {state['status']} experiment becomes COMPLETED only with a winner "
+                "(experiment_select_winner picks it)",
+                field="winner_variant_id",
+                rule="required",
+            )
+        raise InvalidExperimentTransitionError(
+            f"a {state['status']} experiment cannot become COMPLETED",
+            field="status",
+            rule=f"{state['status']}->COMPLETED",
+        )
     sources = sources_of(EXPERIMENT_TRANSITIONS, target)
     async with connection() as conn:
         row = await conn.fetchrow(_EXPERIMENT_TRANSITION, experiment_id, target.value, sources)
@@ -187,6 +210,7 @@ RETURNING e.variants
 """
 
 
+@validated(error=AdsValidationError)
 async def experiment_record(
     *,
     experiment_id: uuid.UUID,
@@ -252,6 +276,7 @@ def _variant_metrics(variant: Variant) -> dict[str, Any]:
     }
 
 
+@validated(error=AdsValidationError)
 async def experiment_select_winner(
     *, experiment_id: uuid.UUID, threshold: float = 0.95, metric: Metric = "ctr"
 ) -> ExperimentRecord:
@@ -311,6 +336,7 @@ async def experiment_select_winner(
     return ExperimentRecord.from_row(completed)
 
 
+@validated(error=AdsValidationError)
 async def experiment_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete an experiment; return the time."""
     return await soft_delete_row(
@@ -322,6 +348,7 @@ async def experiment_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     )
 
 
+@validated(error=AdsValidationError)
 async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     """Bring a soft-deleted experiment back."""
     await restore_row(
@@ -333,6 +360,7 @@ async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     )
 
 
+@validated(error=AdsValidationError)
 async def experiment_purge(*, older_than: datetime.timedelta) -> int:
     """Hard-delete experiments soft-deleted more than ``older_than`` ago; return how many."""
     return await purge_rows(Experiment, older_than=older_than)

@@ -16,6 +16,7 @@ from apps.ads.errors import AdsValidationError
 from apps.ads.records import PERFORMANCE_METRIC_COLUMNS, PerformanceMetricRecord
 from apps.ads.services._common import dumps, json_object
 from apps.core.errors import NotFoundError
+from apps.core.validation import validated
 
 # roas = revenue / spend rounded to 2 places (0 when spend is 0: the column is NOT NULL);
 # ctr = clicks / impressions rounded to 4 places (NULL when there were no impressions).
@@ -36,6 +37,7 @@ RETURNING {PERFORMANCE_METRIC_COLUMNS}
 """
 
 
+@validated(error=AdsValidationError)
 async def performance_metric_upsert(
     *,
     asset_id: uuid.UUID,

@@ -8,6 +8,11 @@ from apps.db.connection import project_engine
 from apps.db.errors import CommandRefusedError
 from apps.db.reset import database_reset, refuse_in_production
 
+REMOVED = (
+    "every table and its rows, the migration history, "
+    "the admin logins (piccolo_user) and their sessions"
+)
+
 
 def reset(yes: bool = False, no_seed: bool = False, **options: Any) -> None:
     """Drop everything in the database (tables, migration history), apply every migration
@@ -31,9 +36,13 @@ def reset(yes: bool = False, no_seed: bool = False, **options: Any) -> None:
             )
         refuse_in_production(settings, command="reset")
         target = project_engine().url.redacted
-        confirm(f"This deletes ALL data in {target}.", yes=flag(yes, "yes"))
+        confirm(f"This deletes ALL data in {target}: {REMOVED}.", yes=flag(yes, "yes"))
         return await database_reset(settings=settings, seed=not without_seed, progress=print)
 
     for line in run_command(run()):
         print(line)
-    print("reset done")
+    print(f"reset done; removed {REMOVED}")
+    if get_settings().database_url:
+        print("no admin login exists now: run `piccolo user create` (answer yes to 'admin user')")
+    else:
+        print("no admin login exists now: `make run` creates the local 'admin' login again")

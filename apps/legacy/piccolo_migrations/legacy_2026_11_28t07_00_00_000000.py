@@ -9,9 +9,9 @@ from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 from piccolo.constraints import Unique
 
-ID = "2026-11-28T06:50:45:236082"
+ID = "2026-11-28T07:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "Prisma-era import: id map and quarantine"
 
 
 async def forwards():

@@ -1,0 +1,47 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+from apps.core.migration_steps import sql_step
+
+ID = "2026-11-28T06:55:04:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "text length limits as CHECK constraints, NOT VALID (validated next)"
+
+# The services refuse text past these lengths (apps/core/validation.py); the database holds
+# the same limits so no other writer can store more. Added NOT VALID: only new writes are
+# checked, and the ACCESS EXCLUSIVE lock is held for an instant, not for a scan of the table.
+# The next migration validates the rows already there.
+LIMITS = [
+    ("knowledge_documents", "name", 200),
+    ("knowledge_documents", "description", 10000),
+    ("knowledge_documents", "content", 1000000),
+    ("knowledge_documents", "category", 10000),
+    ("knowledge_documents", "source", 10000),
+    ("knowledge_documents", "author", 10000),
+    ("knowledge_documents", "embedding_model", 10000),
+    ("knowledge_document_versions", "name", 200),
+    ("knowledge_document_versions", "content", 1000000),
+    ("knowledge_document_versions", "author", 10000),
+    ("knowledge_document_versions", "embedding_model", 10000),
+]
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="knowledge", description=DESCRIPTION)
+    manager.add_raw(
+        sql_step(
+            *(
+                f"ALTER TABLE {table} ADD CONSTRAINT {table}_{column}_length "
+                f"CHECK (char_length({column}) <= {limit}) NOT VALID"
+                for table, column, limit in LIMITS
+            )
+        )
+    )
+    manager.add_raw_backwards(
+        sql_step(
+            *(
+                f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_length"
+                for table, column, _ in LIMITS
+            )
+        )
+    )
+    return manager
