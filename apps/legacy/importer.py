@@ -263,25 +263,28 @@ async def _stream_table(
         f"SELECT {', '.join(column.select for column in plan.columns)} FROM {_q(plan.spec.name)}"
     )
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=32)
-    done = 0
-
-    async def collect(chunk: bytes) -> None:
-        nonlocal done
-        await queue.put(chunk)
-        # Text COPY escapes newlines inside values: each real one ends a row.
-        done += chunk.count(b"\n")
-        if progress is not None:
-            progress(plan.spec.name, done, total)
 
     async def produce() -> None:
         try:
-            await source.copy_from_query(query, output=collect)
-        finally:
-            await queue.put(None)
+            await source.copy_from_query(query, output=queue.put)
+        except BaseException:
+            # Failed or cancelled: the rows are worthless; wake the consumer so it ends.
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+            raise
+        await queue.put(None)
 
     async def chunks() -> AsyncIterator[bytes]:
+        # Progress is reported here, on the target's side: whatever stops the import (an
+        # error, Ctrl-C) stops it while the target's COPY is open, which aborts that COPY.
+        done = 0
         while (chunk := await queue.get()) is not None:
             yield chunk
+            # Text COPY escapes newlines inside values: each real one ends a row.
+            done += chunk.count(b"\n")
+            if progress is not None:
+                progress(plan.spec.name, done, total)
 
     producer = asyncio.create_task(produce())
     try:
@@ -664,6 +667,11 @@ async def import_prisma(
                 bucket.append(
                     {"table": issue[0], "source_id": issue[1], "rule": issue[2], "detail": issue[3]}
                 )
+        # ON COMMIT DROP does not fire when the caller's transaction holds this one (a
+        # savepoint): drop the scaffolding now so that the next run can build it again.
+        stages = ", ".join(plan.staging for plan in plans.values())
+        await target.execute(f"DROP TABLE prisma_issue, {stages}")
+        await target.execute("DROP FUNCTION pg_temp.prisma_uuid(text, text)")
         report.refused = strict and bool(report.repairs or report.quarantined)
         if dry_run or report.refused:
             await target_transaction.rollback()

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 # uuid5 namespace of the ids that were not UUID strings: uuid5(NAMESPACE, "<table>:<old id>").
 ID_NAMESPACE = uuid.UUID("6f1c2d3e-4b5a-5c6d-8e7f-9a0b1c2d3e4f")
-# Imported API keys get a fixed id per user: uuid5(API_KEY_NAMESPACE, "<user's old id>").
-API_KEY_NAMESPACE = uuid.uuid5(ID_NAMESPACE, "api_keys")
+# An imported API key's id is fixed per user, so a re-run finds it again:
+# md5('prisma-import:api_keys:' || <the user's old id>)::uuid (computed by the importer's SQL).
 API_KEY_NAME = "imported from the Prisma-era platform"
 # The old platform's keys could do everything; the new scopes that say so.
 API_KEY_SCOPES = ("admin", "read", "write")
