@@ -175,17 +175,19 @@ SELECT tgrelid::regclass::text, tgname::text FROM pg_trigger
 WHERE NOT tgisinternal AND tgfoid = to_regproc('gatewaydb_touch_updated_at')
   AND tgrelid::regclass::text = ANY($1::text[])
 """
-_ID_FUNCTION = f"""
-CREATE FUNCTION pg_temp.prisma_uuid(tbl text, src text) RETURNS uuid
-LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN src IS NULL THEN NULL
-        WHEN src ~ {_literal(UUID_PATTERN)} THEN src::uuid
-        ELSE (SELECT m.target_id FROM prisma_id_map m
-              WHERE m.source_table = tbl AND m.source_id = src)
-    END
-$$
-"""
+
+
+def _new_id(table: str, source_id: str) -> str:
+    """SQL for the id an old id of ``table`` becomes: the UUID it spells, else its uuid5.
+
+    Inline (not a function call) so that the common case, a UUID string, costs one regex
+    match and a cast per row; the id map is only looked up for the others.
+    """
+    return (
+        f"(CASE WHEN {source_id} ~ {_literal(UUID_PATTERN)} THEN {source_id}::uuid "
+        "ELSE (SELECT m.target_id FROM prisma_id_map m "
+        f"WHERE m.source_table = {_literal(table)} AND m.source_id = {source_id}) END)"
+    )
 
 
 async def _plan(
@@ -228,7 +230,7 @@ async def _plan(
             if wanted == "id" or wanted in spec.references:
                 owner = spec.name if wanted == "id" else spec.references[wanted]
                 staging = f"src_{wanted}"
-                insert = f"pg_temp.prisma_uuid({_literal(owner)}, s.{_q(staging)})"
+                insert = _new_id(owner, f"s.{_q(staging)}")
                 columns.append(_Column(name, select, staging, "text", wanted, insert))
             elif target_type.startswith("vector"):
                 insert = f"s.{_q(wanted)}::{target_type}"
@@ -424,7 +426,7 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
     await _issue(
         target,
         f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
-        f"WHERE u.id <> pg_temp.prisma_uuid('users', s.src_id) AND {_not_quarantined('users')}",
+        f"WHERE u.id <> {_new_id('users', 's.src_id')} AND {_not_quarantined('users')}",
         table="users",
         kind="quarantined",
         rule="email_taken",
@@ -446,9 +448,9 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
     await _issue(
         target,
         f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
-        "ON m.asset_id = pg_temp.prisma_uuid('assets', s.src_asset_id) "
+        f"ON m.asset_id = {_new_id('assets', 's.src_asset_id')} "
         "AND m.platform = s.platform AND m.date = s.date "
-        "WHERE m.id <> pg_temp.prisma_uuid('performance_metrics', s.src_id) "
+        f"WHERE m.id <> {_new_id('performance_metrics', 's.src_id')} "
         f"AND {_not_quarantined('performance_metrics')}",
         table="performance_metrics",
         kind="quarantined",
@@ -515,7 +517,7 @@ async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> N
         "WITH w AS (INSERT INTO api_keys AS k "
         "(id, user_id, name, prefix, key_hash, scopes, created_at) "
         "SELECT md5('prisma-import:api_keys:' || s.src_id)::uuid, "
-        "pg_temp.prisma_uuid('users', s.src_id), $1, left(s.api_key, $2), "
+        f"{_new_id('users', 's.src_id')}, $1, left(s.api_key, $2), "
         "encode(sha256(convert_to(s.api_key, 'UTF8')), 'hex'), $3::text[], s.created_at "
         f"FROM prisma_stage_users s WHERE s.api_key IS NOT NULL AND {_not_quarantined('users')} "
         "ON CONFLICT (id) DO UPDATE SET prefix = EXCLUDED.prefix, key_hash = EXCLUDED.key_hash "
@@ -526,7 +528,13 @@ async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> N
         list(API_KEY_SCOPES),
     )
     assert row is not None
-    report.api_keys = {"inserted": row[0], "updated": row[1]}
+    # A key the old platform took away (apiKey now NULL or blank) stops working here too.
+    revoked = await target.fetchval(
+        "WITH r AS (UPDATE api_keys k SET revoked_at = now() FROM prisma_stage_users s "
+        "WHERE k.id = md5('prisma-import:api_keys:' || s.src_id)::uuid "
+        "AND s.api_key IS NULL AND k.revoked_at IS NULL RETURNING 1) SELECT count(*) FROM r"
+    )
+    report.api_keys = {"inserted": row[0], "updated": row[1], "revoked": revoked}
 
 
 async def _keep_quarantine(target: asyncpg.Connection, plan: _Plan) -> None:
@@ -573,10 +581,9 @@ async def _missing(
     target: asyncpg.Connection, plan: _Plan, counts: TableCounts, report: ImportReport
 ) -> None:
     """Target rows whose id the source no longer has (deleted there since the last run)."""
-    name = _literal(plan.spec.name)
     rows = await target.fetch(
         f"SELECT id::text FROM {_q(plan.spec.name)} EXCEPT "
-        f"SELECT pg_temp.prisma_uuid({name}, src_id)::text FROM {plan.staging} ORDER BY 1"
+        f"SELECT {_new_id(plan.spec.name, 'src_id')}::text FROM {plan.staging} ORDER BY 1"
     )
     counts.missing_in_source = len(rows)
     if rows:
@@ -630,7 +637,6 @@ async def import_prisma(
             "CREATE TEMP TABLE prisma_issue (tbl text, src_id text, kind text, rule text, "
             "detail text) ON COMMIT DROP"
         )
-        await target.execute(_ID_FUNCTION)
         totals = {}
         for name, plan in plans.items():
             totals[name] = await source.fetchval(f"SELECT count(*) FROM {_q(name)}")
@@ -671,7 +677,6 @@ async def import_prisma(
         # savepoint): drop the scaffolding now so that the next run can build it again.
         stages = ", ".join(plan.staging for plan in plans.values())
         await target.execute(f"DROP TABLE prisma_issue, {stages}")
-        await target.execute("DROP FUNCTION pg_temp.prisma_uuid(text, text)")
         report.refused = strict and bool(report.repairs or report.quarantined)
         if dry_run or report.refused:
             await target_transaction.rollback()

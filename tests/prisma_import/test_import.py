@@ -15,7 +15,7 @@ from apps.knowledge.selectors import document_pending_embedding_count
 from apps.legacy.importer import ImportReport, import_prisma
 from apps.legacy.services import prisma_import
 from apps.legacy.spec import API_KEY_NAME, API_KEY_SCOPES, TABLES, mapped_id, snake_case
-from apps.users.errors import InvalidCredentialsError
+from apps.users.errors import InvalidApiKeyError, InvalidCredentialsError
 from apps.users.services import api_key_verify, user_check_password
 from tests.fixtures.prisma_rows import DEMO_PASSWORD, LEGACY_A_PASSWORD, SEED_KEYS
 from tests.prisma_import.conftest import SOURCE_VOLUME
@@ -182,7 +182,7 @@ async def test_legacy_api_keys_verify_by_the_one_indexed_lookup(
 ) -> None:
     report = await import_prisma(source=source, target=target)
     keyed = await source.fetchval('SELECT count(*) FROM users WHERE "apiKey" IS NOT NULL')
-    assert report.api_keys == {"inserted": keyed, "updated": 0}
+    assert report.api_keys == {"inserted": keyed, "updated": 0, "revoked": 0}
     for email, key in [*SEED_KEYS.items(), ("user0@example.com", "legacy_key_0")]:
         principal = await api_key_verify(key=key, required_scopes=API_KEY_SCOPES)
         owner = await source.fetchval("SELECT id FROM users WHERE email = $1", email)
@@ -262,7 +262,7 @@ async def test_a_second_run_changes_nothing_and_a_third_brings_only_the_changes(
     for name, counts in second.tables.items():
         assert (counts.inserted, counts.updated) == (0, 0), name
         assert counts.unchanged == first.tables[name].imported
-    assert second.api_keys == {"inserted": 0, "updated": 0}
+    assert second.api_keys == {"inserted": 0, "updated": 0, "revoked": 0}
     # when the source changes: one row edited (Prisma bumps updatedAt), one added, one deleted
     demo = await source.fetchval("SELECT id FROM users WHERE email = 'demo@gateway.dev'")
     await source.execute(
@@ -286,6 +286,30 @@ async def test_a_second_run_changes_nothing_and_a_third_brings_only_the_changes(
         "SELECT budget FROM campaigns WHERE meta_campaign_id = 'meta-c-1'"
     )
     assert str(budget) == "7500.00"
+
+
+async def test_a_key_changed_or_taken_away_in_the_source_follows_on_the_next_run(
+    source: asyncpg.Connection, target: asyncpg.Connection
+) -> None:
+    # given an import, when the old platform rotates one key and takes another away
+    await import_prisma(source=source, target=target)
+    await source.execute(
+        'UPDATE users SET "apiKey" = \'rotated_demo_key\', "updatedAt" = now() '
+        "WHERE email = 'demo@gateway.dev'"
+    )
+    await source.execute(
+        'UPDATE users SET "apiKey" = NULL, "updatedAt" = now() '
+        "WHERE email = 'enterprise@gateway.dev'"
+    )
+    again = await import_prisma(source=source, target=target)
+    # then the next run follows: the old strings stop working, the new one works
+    assert again.api_keys == {"inserted": 0, "updated": 1, "revoked": 1}
+    for gone in (SEED_KEYS["demo@gateway.dev"], SEED_KEYS["enterprise@gateway.dev"]):
+        with pytest.raises(InvalidApiKeyError):
+            await api_key_verify(key=gone)
+    demo = await source.fetchval("SELECT id FROM users WHERE email = 'demo@gateway.dev'")
+    assert (await api_key_verify(key="rotated_demo_key")).user_id == mapped_id("users", demo)
+    assert (await api_key_verify(key=SEED_KEYS["admin@gateway.dev"])).user_id is not None
 
 
 async def test_a_failure_half_way_leaves_the_target_as_it_was(

@@ -60,7 +60,7 @@ def _print_report(report: ImportReport) -> None:
         print(f"{name:<22}{cells}")
     print(
         f"api keys imported: {report.api_keys.get('inserted', 0)} new, "
-        f"{report.api_keys.get('updated', 0)} changed"
+        f"{report.api_keys.get('updated', 0)} changed, {report.api_keys.get('revoked', 0)} revoked"
     )
     for issue in report.repairs[:50]:
         print(f"repaired    {issue['table']} {issue['source_id']}: {issue['rule']}")
