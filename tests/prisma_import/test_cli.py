@@ -46,10 +46,18 @@ async def test_a_dry_run_writes_only_the_report_and_the_report_adds_up(
     assert report["elapsed_seconds"] > 0
 
 
+_CATALOG = (
+    "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE schemaname = 'public' "
+    "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+)
+
+
 async def test_strict_refuses_with_one_line_then_the_import_commits(
     source_url: str, migrated_database: str, tmp_path: Path
 ) -> None:
     before = await table_checksums(migrated_database)
+    catalog = [tuple(row) for row in await fetch(migrated_database, _CATALOG)]
     # when --strict meets rows that need repairs: exit 1, one error line, nothing written
     refused = piccolo_db(
         "import-prisma", f"--source={source_url}", "--strict", url=migrated_database
@@ -72,6 +80,8 @@ async def test_strict_refuses_with_one_line_then_the_import_commits(
     for name, counts in report["tables"].items():
         rows = await fetch(migrated_database, f"SELECT count(*) FROM {name}")
         assert rows[0][0] == counts["imported"], name
+    # the indexes and foreign keys set aside for the bulk load are back, exactly as they were
+    assert [tuple(row) for row in await fetch(migrated_database, _CATALOG)] == catalog
     kept = await fetch(migrated_database, "SELECT count(*) FROM prisma_quarantine")
     assert kept[0][0] == len({(q["table"], q["source_id"]) for q in report["quarantined"]})
 
