@@ -95,5 +95,13 @@ def test_a_source_that_cannot_be_read_is_one_error_line_without_its_password(
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: --source must be")
     assert "s3cret-pw" not in result.stdout + result.stderr
+    nowhere = piccolo_db(
+        "import-prisma",
+        "--source=postgresql://x@db/old",
+        "--report=/no/such/dir/r.json",
+        url=migrated_database,
+    )
+    assert nowhere.returncode == 1
+    assert "error: --report: the folder of /no/such/dir/r.json does not exist" in nowhere.stderr
     missing = piccolo_db("import-prisma", url=migrated_database)
     assert missing.returncode == 1 and "error: --source is required" in missing.stderr

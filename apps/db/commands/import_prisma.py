@@ -96,6 +96,11 @@ def import_prisma(source: str = "", report: str = "", **options: Any) -> None:
         fail("unknown option(s): " + ", ".join(f"--{name}" for name in options))
     if not source:
         fail("--source is required: the URL of the Prisma-era database")
+    # Checked before the import: a report that cannot be written after a commit is lost.
+    if report and not Path(report).expanduser().resolve().parent.is_dir():
+        fail(f"--report: the folder of {report} does not exist")
+    if report and Path(report).is_dir():
+        fail(f"--report: {report} is a folder, not a file")
     progress = _ProgressLine()
     try:
         outcome = run_command(
@@ -105,7 +110,7 @@ def import_prisma(source: str = "", report: str = "", **options: Any) -> None:
         progress.close()
     _print_report(outcome)
     if report:
-        Path(report).write_text(json.dumps(outcome.as_dict(), indent=2) + "\n")
+        Path(report).expanduser().write_text(json.dumps(outcome.as_dict(), indent=2) + "\n")
     if outcome.refused:
         fail("--strict: some rows would be repaired or quarantined; nothing was written")
     if outcome.dry_run:
