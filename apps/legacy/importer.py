@@ -524,8 +524,11 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     return restore
 
 
-async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> None:
-    """Upsert the table's clean staging rows by id; an unchanged row is not touched."""
+async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> bool:
+    """Upsert the table's clean staging rows by id; an unchanged row is not touched.
+
+    True when the table was empty before (then every row it holds came from this run).
+    """
     written = [column for column in plan.columns if column.target is not None]
     targets = ", ".join(_q(column.target or "") for column in written)
     inserts = ", ".join(column.insert for column in written)
@@ -547,10 +550,12 @@ async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -
         await target.execute(statement)
     counts.inserted, counts.updated = row[0], row[1]
     counts.unchanged = counts.imported - counts.inserted - counts.updated
+    return bool(rebuild)
 
 
 async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> None:
     """One api_keys row per imported user with an old key: its SHA-256, never the key."""
+    rebuild = await _set_aside_for_bulk_load(target, "api_keys")
     row = await target.fetchrow(
         "WITH w AS (INSERT INTO api_keys AS k "
         "(id, user_id, name, prefix, key_hash, scopes, created_at) "
@@ -566,6 +571,8 @@ async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> N
         list(API_KEY_SCOPES),
     )
     assert row is not None
+    for statement in rebuild:
+        await target.execute(statement)
     # A key the old platform took away (apiKey now NULL or blank) stops working here too.
     revoked = await target.fetchval(
         "WITH r AS (UPDATE api_keys k SET revoked_at = now() FROM prisma_stage_users s "
@@ -695,11 +702,12 @@ async def import_prisma(
         for name, plan in plans.items():
             counts = report.tables[name] = TableCounts()
             await _count(target, plan, counts)
-            await _write(target, plan, counts)
+            was_empty = await _write(target, plan, counts)
             if name == "users":
                 await _write_api_keys(target, report)
             await _keep_quarantine(target, plan)
-            await _missing(target, plan, counts, report)
+            if not was_empty:  # a table filled by this run alone has nothing the source lacks
+                await _missing(target, plan, counts, report)
         for table, trigger in triggers:
             await target.execute(f"ALTER TABLE {_q(table)} ENABLE TRIGGER {_q(trigger)}")
         for kind, bucket in (("repaired", report.repairs), ("quarantined", report.quarantined)):
