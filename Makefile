@@ -88,3 +88,8 @@ bench-services: install
 bench-knowledge: install-dev
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.knowledge
+
+.PHONY: bench-import-prisma
+## make bench-import-prisma: import-prisma of a 500,000-row Prisma-era source vs pg_dump | pg_restore.
+bench-import-prisma: install-dev
+	$(BIN)/python -m bench.import_prisma --rows 500000

@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "apps.knowledge.piccolo_app",
         "apps.db.piccolo_app",
         "apps.audit.piccolo_app",
+        "apps.legacy.piccolo_app",
     ]
 )

@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from piccolo.conf.apps import AppConfig
+from piccolo.conf.apps import AppConfig, Command
 
 from apps.db.commands.backup import backup
 from apps.db.commands.deploy import deploy
 from apps.db.commands.doctor import doctor
 from apps.db.commands.drift import drift
+from apps.db.commands.import_prisma import import_prisma
 from apps.db.commands.reset import reset
 from apps.db.commands.restore import restore
 from apps.db.commands.roles import roles
@@ -25,5 +26,18 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[],
     migration_dependencies=[],
-    commands=[deploy, seed, reset, backup, restore, roles, drift, doctor, studio, sql, stats],
+    commands=[
+        deploy,
+        seed,
+        reset,
+        backup,
+        restore,
+        roles,
+        drift,
+        doctor,
+        studio,
+        sql,
+        stats,
+        Command(import_prisma, command_name="import-prisma"),
+    ],
 )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import bcrypt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -91,7 +92,20 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+# The Prisma-era gateway stored bcrypt; imported hashes are accepted and upgraded on login.
+_LEGACY_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+
+
+def _is_legacy_bcrypt(password_hash: str) -> bool:
+    return password_hash.startswith(_LEGACY_BCRYPT_PREFIXES)
+
+
 def _verify_password(password_hash: str, password: str) -> bool:
+    if _is_legacy_bcrypt(password_hash):
+        try:
+            return bcrypt.checkpw(password.encode(), password_hash.encode())
+        except ValueError:  # a malformed hash, or a password bcrypt cannot take (> 72 bytes)
+            return False
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -231,7 +245,7 @@ async def user_check_password(*, email: str, password: str) -> UserRecord:
     matches = await asyncio.to_thread(_verify_password, candidate, password)
     if row is None or stored is None or not matches:
         raise InvalidCredentialsError("email or password is wrong", field="password")
-    if _hasher.check_needs_rehash(stored):
+    if _is_legacy_bcrypt(stored) or _hasher.check_needs_rehash(stored):
         new_hash = await asyncio.to_thread(_hasher.hash, password)
         await rawsql.fetchval(engine, _SET_PASSWORD, row["id"], new_hash)
     return await user_get(user_id=row["id"])

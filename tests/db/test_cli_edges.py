@@ -65,9 +65,9 @@ def test_the_db_group_help_lists_its_verbs(tmp_path: Path) -> None:
         assert "Unrecognised command" not in result.stdout
         assert "Usage: piccolo db <command> [--help]" in result.stdout
         listing = result.stdout.split("--------\n")[1]
-        verbs = re.findall(r"^(\w+)$", listing, flags=re.MULTILINE)
+        verbs = re.findall(r"^([\w-]+)$", listing, flags=re.MULTILINE)
         assert verbs == ["deploy", "seed", "reset", "backup", "restore", "roles", "drift",
-                         "doctor", "studio", "sql", "stats"]  # fmt: skip
+                         "doctor", "studio", "sql", "stats", "import-prisma"]  # fmt: skip
 
 
 def test_verb_help_shows_only_real_arguments(tmp_path: Path) -> None:

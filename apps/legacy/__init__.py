@@ -1,0 +1,1 @@
+"""Taking over the Prisma-era database: the import's id map and quarantine."""

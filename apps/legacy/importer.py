@@ -1,0 +1,738 @@
+"""Copy the Prisma-era database into this one: ``piccolo db import-prisma``.
+
+How (the rules themselves are in docs/import-prisma.md):
+
+1. The source is read in one ``REPEATABLE READ, READ ONLY`` transaction; each known table is
+   streamed with ``COPY (SELECT ...) TO STDOUT`` straight into ``COPY ... FROM STDIN`` of a
+   temporary staging table on the target (text format: every value crosses byte for byte,
+   naive UTC timestamps are turned into ``timestamptz`` by the source's own ``AT TIME ZONE``).
+2. Everything else is set-based SQL in ONE target transaction: old ids that are not UUIDs get
+   their uuid5 in ``prisma_id_map``; repairs rewrite staging rows; the target's own CHECK
+   constraints, NOT NULL columns and unique rules are evaluated on the staging rows, and the
+   rows that break one go to ``prisma_quarantine`` with every row that depends on them;
+   the rest is upserted by id (a row equal to the target's is not touched).
+3. A dry run, a ``--strict`` refusal or any failure rolls that transaction back: the target
+   is exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from apps.legacy.errors import SourceSchemaError
+from apps.legacy.spec import (
+    API_KEY_NAME,
+    API_KEY_SCOPES,
+    EMBEDDING_DIMENSIONS,
+    PRISMA_HISTORY_TABLE,
+    TABLE_NAMES,
+    TABLES,
+    UUID_PATTERN,
+    TableSpec,
+    mapped_id,
+    snake_case,
+)
+
+ProgressCallback = Callable[[str, int, int], None]
+_REPORTED_MISSING = 1000  # ids listed per table when rows are gone from the source
+_API_KEY_DISPLAY_LENGTH = 11  # as many characters as a new key's display prefix (gw_ + 8)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(slots=True)
+class TableCounts:
+    """Per source table: ``source == imported + quarantined``."""
+
+    source: int = 0
+    imported: int = 0
+    repaired: int = 0
+    quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing_in_source: int = 0
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What a run read, wrote, repaired and quarantined."""
+
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    api_keys: dict[str, int] = field(default_factory=dict)
+    repairs: list[dict[str, str | None]] = field(default_factory=list)
+    quarantined: list[dict[str, str | None]] = field(default_factory=list)
+    missing_in_source: dict[str, list[str]] = field(default_factory=dict)
+    unknown_tables: list[str] = field(default_factory=list)
+    skipped_tables: list[str] = field(default_factory=list)
+    unmapped_columns: dict[str, list[str]] = field(default_factory=dict)
+    dry_run: bool = False
+    strict: bool = False
+    refused: bool = False
+    committed: bool = False
+    elapsed_seconds: float = 0.0
+
+    @property
+    def source_rows(self) -> int:
+        return sum(counts.source for counts in self.tables.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form written by ``--report``."""
+        elapsed = self.elapsed_seconds
+        return {
+            "tables": {
+                name: {
+                    "source": c.source,
+                    "imported": c.imported,
+                    "repaired": c.repaired,
+                    "quarantined": c.quarantined,
+                    "inserted": c.inserted,
+                    "updated": c.updated,
+                    "unchanged": c.unchanged,
+                    "missing_in_source": c.missing_in_source,
+                }
+                for name, c in self.tables.items()
+            },
+            "api_keys": self.api_keys,
+            "repairs": self.repairs,
+            "quarantined": self.quarantined,
+            "missing_in_source": self.missing_in_source,
+            "unknown_tables": self.unknown_tables,
+            "skipped_tables": self.skipped_tables,
+            "unmapped_columns": self.unmapped_columns,
+            "dry_run": self.dry_run,
+            "strict": self.strict,
+            "refused": self.refused,
+            "committed": self.committed,
+            "elapsed_seconds": round(elapsed, 3),
+            "rows_per_second": round(self.source_rows / elapsed) if elapsed > 0 else None,
+        }
+
+
+@dataclass(slots=True)
+class _Column:
+    source: str  # the old column name
+    select: str  # its expression in the source's COPY query
+    staging: str  # its name in the staging table
+    staging_type: str
+    target: str | None  # the target column, None for the plaintext API key
+    insert: str  # its expression in the upsert
+
+
+@dataclass(slots=True)
+class _Plan:
+    spec: TableSpec
+    columns: list[_Column]
+    target_types: dict[str, str]
+    not_null: dict[str, str | None]  # NOT NULL target column -> its default (None: none)
+    checks: list[tuple[str, str, list[str]]]  # name, expression, columns
+
+    @property
+    def staging(self) -> str:
+        return _q(f"prisma_stage_{self.spec.name}")
+
+    @property
+    def staging_names(self) -> set[str]:
+        return {column.staging for column in self.columns}
+
+
+_SOURCE_TABLES = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1
+"""
+_SOURCE_COLUMNS = """
+SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = ANY($1::text[])
+ORDER BY table_name, ordinal_position
+"""
+_TARGET_COLUMNS = """
+SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '' AS generated
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+_TARGET_CHECKS = """
+SELECT conname::text, pg_get_expr(conbin, conrelid),
+       ARRAY(SELECT attname::text FROM pg_attribute
+             WHERE attrelid = conrelid AND attnum = ANY(conkey)) AS columns
+FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' ORDER BY conname
+"""
+_TOUCH_TRIGGERS = """
+SELECT tgrelid::regclass::text, tgname::text FROM pg_trigger
+WHERE NOT tgisinternal AND tgfoid = to_regproc('gatewaydb_touch_updated_at')
+  AND tgrelid::regclass::text = ANY($1::text[])
+"""
+
+
+def _new_id(table: str, source_id: str) -> str:
+    """SQL for the id an old id of ``table`` becomes: the UUID it spells, else its uuid5.
+
+    Inline (not a function call) so that the common case, a UUID string, costs one regex
+    match and a cast per row; the id map is only looked up for the others.
+    """
+    return (
+        f"(CASE WHEN {source_id} ~ {_literal(UUID_PATTERN)} THEN {source_id}::uuid "
+        "ELSE (SELECT m.target_id FROM prisma_id_map m "
+        f"WHERE m.source_table = {_literal(table)} AND m.source_id = {source_id}) END)"
+    )
+
+
+async def _plan(
+    source: asyncpg.Connection, target: asyncpg.Connection, report: ImportReport
+) -> list[_Plan]:
+    """Read both catalogs and decide, per table, how each column crosses."""
+    present = {row[0] for row in await source.fetch(_SOURCE_TABLES)}
+    missing = [name for name in TABLE_NAMES if name not in present]
+    if missing:
+        raise SourceSchemaError(
+            f"the source has no table {', '.join(missing)}: is it the Prisma-era database?",
+            field="source",
+            rule="prisma_schema",
+        )
+    report.unknown_tables = sorted(present - set(TABLE_NAMES) - {PRISMA_HISTORY_TABLE})
+    report.skipped_tables = [PRISMA_HISTORY_TABLE] if PRISMA_HISTORY_TABLE in present else []
+    source_columns: dict[str, list[tuple[str, str]]] = {name: [] for name in TABLE_NAMES}
+    for table, column, data_type in await source.fetch(_SOURCE_COLUMNS, list(TABLE_NAMES)):
+        source_columns[table].append((column, data_type))
+    plans = []
+    for spec in TABLES:
+        target_rows = await target.fetch(_TARGET_COLUMNS, spec.name)
+        target_types = {row[0]: row[1] for row in target_rows if not row[4]}
+        not_null = {row[0]: row[3] for row in target_rows if row[2] and not row[4]}
+        columns: list[_Column] = []
+        unmapped: list[str] = []
+        for name, data_type in source_columns[spec.name]:
+            select = _q(name)
+            if data_type == "timestamp without time zone":
+                # Prisma Client wrote UTC there; the source session's time zone is UTC.
+                select = f"({select} AT TIME ZONE 'UTC')"
+            wanted = snake_case(name)
+            if spec.name == "users" and wanted == "api_key":
+                columns.append(_Column(name, select, "api_key", "text", None, ""))
+                continue
+            if wanted not in target_types:
+                unmapped.append(name)
+                continue
+            target_type = target_types[wanted]
+            if wanted == "id" or wanted in spec.references:
+                owner = spec.name if wanted == "id" else spec.references[wanted]
+                staging = f"src_{wanted}"
+                insert = _new_id(owner, f"s.{_q(staging)}")
+                columns.append(_Column(name, select, staging, "text", wanted, insert))
+            elif target_type.startswith("vector"):
+                insert = f"s.{_q(wanted)}::{target_type}"
+                columns.append(_Column(name, select, wanted, "double precision[]", wanted, insert))
+            else:
+                columns.append(
+                    _Column(name, select, wanted, target_type, wanted, f"s.{_q(wanted)}")
+                )
+        if "src_id" not in {column.staging for column in columns}:
+            raise SourceSchemaError(
+                f"the source table {spec.name} has no id column", field="source", rule="id"
+            )
+        if unmapped:
+            report.unmapped_columns[spec.name] = unmapped
+        checks = [
+            (row[0], row[1], list(row[2])) for row in await target.fetch(_TARGET_CHECKS, spec.name)
+        ]
+        plans.append(_Plan(spec, columns, target_types, not_null, checks))
+    return plans
+
+
+async def _stream_table(
+    source: asyncpg.Connection,
+    target: asyncpg.Connection,
+    plan: _Plan,
+    total: int,
+    progress: ProgressCallback | None,
+) -> None:
+    """COPY one table out of the source and into its staging table, chunk by chunk."""
+    # asyncpg wraps it: COPY (<query>) TO STDOUT
+    query = (
+        f"SELECT {', '.join(column.select for column in plan.columns)} FROM {_q(plan.spec.name)}"
+    )
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=32)
+
+    async def produce() -> None:
+        try:
+            await source.copy_from_query(query, output=queue.put)
+        except BaseException:
+            # Failed or cancelled: the rows are worthless; wake the consumer so it ends.
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+            raise
+        await queue.put(None)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # Progress is reported here, on the target's side: whatever stops the import (an
+        # error, Ctrl-C) stops it while the target's COPY is open, which aborts that COPY.
+        done = 0
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+            # Text COPY escapes newlines inside values: each real one ends a row.
+            done += chunk.count(b"\n")
+            if progress is not None:
+                progress(plan.spec.name, done, total)
+
+    producer = asyncio.create_task(produce())
+    try:
+        await target.copy_to_table(
+            f"prisma_stage_{plan.spec.name}",
+            source=chunks(),
+            columns=[column.staging for column in plan.columns],
+        )
+        await producer
+    finally:
+        if not producer.done():
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+
+
+async def _issue(
+    target: asyncpg.Connection, sql: str, *, table: str, kind: str, rule: str, detail: str
+) -> None:
+    """Record, as ``kind`` by ``rule``, the src_id (and detail) of every row ``sql`` returns.
+
+    ``sql`` is an UPDATE ... RETURNING or a SELECT that yields ``src_id`` (and ``detail``
+    when ``detail`` is the empty string).
+    """
+    detail_sql = "r.detail" if detail == "" else _literal(detail)
+    await target.execute(
+        f"WITH r AS ({sql}) INSERT INTO prisma_issue (tbl, src_id, kind, rule, detail) "
+        f"SELECT {_literal(table)}, r.src_id, {_literal(kind)}, {_literal(rule)}, {detail_sql} "
+        "FROM r"
+    )
+
+
+def _not_quarantined(table: str, alias: str = "s") -> str:
+    return (
+        "NOT EXISTS (SELECT 1 FROM prisma_issue q WHERE q.kind = 'quarantined' "
+        f"AND q.tbl = {_literal(table)} AND q.src_id = {alias}.src_id)"
+    )
+
+
+async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
+    """Rewrite staging rows by the documented repair rules."""
+    for name, plan in plans.items():
+        stage = plan.staging
+        for column in plan.columns:
+            default = plan.not_null.get(column.staging)
+            if column.target is None or column.target == "id" or default is None:
+                continue
+            await _issue(
+                target,
+                f"UPDATE {stage} SET {_q(column.staging)} = {default} "
+                f"WHERE {_q(column.staging)} IS NULL RETURNING src_id",
+                table=name,
+                kind="repaired",
+                rule="null_to_default",
+                detail=f"{column.staging} was NULL, now {default}",
+            )
+        if "currency" in plan.staging_names:
+            await _issue(
+                target,
+                f"UPDATE {stage} SET currency = upper(currency) "
+                "WHERE currency <> upper(currency) RETURNING src_id",
+                table=name,
+                kind="repaired",
+                rule="currency_upper_cased",
+                detail="currency upper-cased",
+            )
+    users = plans["users"].staging
+    await _issue(
+        target,
+        f"UPDATE {users} SET password_hash = NULL WHERE password_hash IS NOT NULL "
+        "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
+        "RETURNING src_id",
+        table="users",
+        kind="repaired",
+        rule="password_hash_unknown_format",
+        detail="not a bcrypt hash: cleared, the user must reset the password",
+    )
+    await _issue(
+        target,
+        f"UPDATE {users} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
+        table="users",
+        kind="repaired",
+        rule="api_key_blank",
+        detail="a blank API key was not imported",
+    )
+    documents = plans["knowledge_documents"].staging
+    await _issue(
+        target,
+        f"UPDATE {documents} SET embedding = NULL WHERE embedding IS NOT NULL "
+        f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
+        "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
+        "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
+        table="knowledge_documents",
+        kind="repaired",
+        rule="embedding_wrong_length",
+        detail="",
+    )
+
+
+async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
+    """Flag the rows the target's rules refuse, then every row that depends on one."""
+    for name, plan in plans.items():
+        stage = plan.staging
+        for column, default in plan.not_null.items():
+            if default is None and column in plan.staging_names:
+                await _issue(
+                    target,
+                    f"SELECT src_id FROM {stage} WHERE {_q(column)} IS NULL",
+                    table=name,
+                    kind="quarantined",
+                    rule=f"{column}_required",
+                    detail=f"{column} is NULL",
+                )
+        for check_name, expression, check_columns in plan.checks:
+            if not set(check_columns) <= plan.staging_names:
+                continue  # about an id or a vector: the staging row spells it differently
+            await _issue(
+                target,
+                f"SELECT src_id FROM {stage} WHERE ({expression}) IS FALSE",
+                table=name,
+                kind="quarantined",
+                rule=check_name,
+                detail=expression,
+            )
+    users = plans["users"].staging
+    await _issue(
+        target,
+        "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
+        "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
+        f"FROM {users} s WHERE {_not_quarantined('users')} "
+        "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
+        "WHERE n > 1",
+        table="users",
+        kind="quarantined",
+        rule="email_duplicate_ignoring_case",
+        detail="",
+    )
+    await _issue(
+        target,
+        f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
+        f"WHERE u.id <> {_new_id('users', 's.src_id')} AND {_not_quarantined('users')}",
+        table="users",
+        kind="quarantined",
+        rule="email_taken",
+        detail="a different user of the target has this e-mail",
+    )
+    metrics = plans["performance_metrics"].staging
+    await _issue(
+        target,
+        "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
+        "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
+        f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
+        "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
+        "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
+        table="performance_metrics",
+        kind="quarantined",
+        rule="performance_metric_duplicate_day",
+        detail="",
+    )
+    await _issue(
+        target,
+        f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
+        f"ON m.asset_id = {_new_id('assets', 's.src_asset_id')} "
+        "AND m.platform = s.platform AND m.date = s.date "
+        f"WHERE m.id <> {_new_id('performance_metrics', 's.src_id')} "
+        f"AND {_not_quarantined('performance_metrics')}",
+        table="performance_metrics",
+        kind="quarantined",
+        rule="performance_metric_duplicate_day",
+        detail="the target already has this asset, platform and day",
+    )
+    # Dependency order: a parent's flags are complete before its children are looked at.
+    for name, plan in plans.items():
+        for column, parent in plan.spec.references.items():
+            if column in plan.spec.loose_references:
+                continue
+            staging_column = _q(f"src_{column}")
+            await _issue(
+                target,
+                f"SELECT s.src_id, {_literal(parent + ':')} || s.{staging_column} AS detail "
+                f"FROM {plan.staging} s WHERE s.{staging_column} IN (SELECT src_id "
+                f"FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {_literal(parent)}) "
+                f"AND {_not_quarantined(name)}",
+                table=name,
+                kind="quarantined",
+                rule="parent_quarantined",
+                detail="",
+            )
+    clips = plans["clips"].staging
+    conversions = plans["conversions"].staging
+    await _issue(
+        target,
+        f"UPDATE {conversions} s SET metadata = s.metadata || jsonb_build_object("
+        "'legacy_attributed_clip_id', s.src_attributed_clip_id), src_attributed_clip_id = NULL "
+        f"WHERE s.src_attributed_clip_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {clips} c "
+        f"WHERE c.src_id = s.src_attributed_clip_id AND {_not_quarantined('clips', 'c')}) "
+        "RETURNING s.src_id",
+        table="conversions",
+        kind="repaired",
+        rule="attributed_clip_missing",
+        detail="attributed clip gone: kept in metadata.legacy_attributed_clip_id, set NULL",
+    )
+
+
+_BULK_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+WHERE i.indrelid = $1::regclass AND i.indisvalid
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+ORDER BY 1
+"""
+_BULK_FOREIGN_KEYS = """
+SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1
+"""
+
+
+async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> list[str]:
+    """Into an EMPTY table, load as pg_restore does: indexes and foreign keys set aside.
+
+    Row-by-row maintenance of a dozen indexes and a foreign-key check per row cost far more
+    than building each index once by a sort and checking each foreign key with one join
+    afterwards. Returns the statements that put them back, exactly as they were (same names,
+    same definitions); they run in the import's transaction, so a failure (a row breaking a
+    foreign key included) rolls everything back. A table that already has rows (a re-run)
+    keeps its indexes: only the difference is written there.
+    """
+    if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})"):
+        return []
+    restore: list[str] = []
+    for name, definition in await target.fetch(_BULK_INDEXES, table):
+        await target.execute(f"DROP INDEX {name}")
+        restore.append(definition)
+    for name, definition in await target.fetch(_BULK_FOREIGN_KEYS, table):
+        await target.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
+        restore.append(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
+    return restore
+
+
+async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> bool:
+    """Upsert the table's clean staging rows by id; an unchanged row is not touched.
+
+    True when the table was empty before (then every row it holds came from this run).
+    """
+    written = [column for column in plan.columns if column.target is not None]
+    targets = ", ".join(_q(column.target or "") for column in written)
+    inserts = ", ".join(column.insert for column in written)
+    changing = [_q(column.target or "") for column in written if column.target != "id"]
+    sets = ", ".join(f"{column} = EXCLUDED.{column}" for column in changing)
+    old = ", ".join(f"t.{column}" for column in changing)
+    new = ", ".join(f"EXCLUDED.{column}" for column in changing)
+    rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
+    row = await target.fetchrow(
+        f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
+        f"SELECT {inserts} FROM {plan.staging} s WHERE {_not_quarantined(plan.spec.name)} "
+        "ORDER BY 1 "
+        f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
+        "RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
+    )
+    assert row is not None
+    for statement in rebuild:
+        await target.execute(statement)
+    counts.inserted, counts.updated = row[0], row[1]
+    counts.unchanged = counts.imported - counts.inserted - counts.updated
+    return bool(rebuild)
+
+
+async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> None:
+    """One api_keys row per imported user with an old key: its SHA-256, never the key."""
+    rebuild = await _set_aside_for_bulk_load(target, "api_keys")
+    row = await target.fetchrow(
+        "WITH w AS (INSERT INTO api_keys AS k "
+        "(id, user_id, name, prefix, key_hash, scopes, created_at) "
+        "SELECT md5('prisma-import:api_keys:' || s.src_id)::uuid, "
+        f"{_new_id('users', 's.src_id')}, $1, left(s.api_key, $2), "
+        "encode(sha256(convert_to(s.api_key, 'UTF8')), 'hex'), $3::text[], s.created_at "
+        f"FROM prisma_stage_users s WHERE s.api_key IS NOT NULL AND {_not_quarantined('users')} "
+        "ON CONFLICT (id) DO UPDATE SET prefix = EXCLUDED.prefix, key_hash = EXCLUDED.key_hash "
+        "WHERE k.key_hash <> EXCLUDED.key_hash RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w",
+        API_KEY_NAME,
+        _API_KEY_DISPLAY_LENGTH,
+        list(API_KEY_SCOPES),
+    )
+    assert row is not None
+    for statement in rebuild:
+        await target.execute(statement)
+    # A key the old platform took away (apiKey now NULL or blank) stops working here too.
+    revoked = await target.fetchval(
+        "WITH r AS (UPDATE api_keys k SET revoked_at = now() FROM prisma_stage_users s "
+        "WHERE k.id = md5('prisma-import:api_keys:' || s.src_id)::uuid "
+        "AND s.api_key IS NULL AND k.revoked_at IS NULL RETURNING 1) SELECT count(*) FROM r"
+    )
+    report.api_keys = {"inserted": row[0], "updated": row[1], "revoked": revoked}
+
+
+async def _keep_quarantine(target: asyncpg.Connection, plan: _Plan) -> None:
+    """Store the table's quarantined rows whole (the plaintext API key as its SHA-256)."""
+    name = _literal(plan.spec.name)
+    row_json = "to_jsonb(s)"
+    if plan.spec.name == "users":
+        row_json = (
+            "(to_jsonb(s) - 'api_key') || jsonb_build_object('api_key_sha256', "
+            "encode(sha256(convert_to(s.api_key, 'UTF8')), 'hex'))"
+        )
+    await target.execute(
+        "INSERT INTO prisma_quarantine (id, source_table, source_id, rules, row, seen_at) "
+        f"SELECT gen_random_uuid(), {name}, s.src_id, q.rules, {row_json}, now() "
+        f"FROM {plan.staging} s JOIN (SELECT src_id, array_agg(DISTINCT rule ORDER BY rule) "
+        f"AS rules FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {name} "
+        "GROUP BY src_id) q ON q.src_id = s.src_id "
+        "ON CONFLICT (source_table, source_id) DO UPDATE "
+        "SET rules = EXCLUDED.rules, row = EXCLUDED.row, seen_at = EXCLUDED.seen_at"
+    )
+    # A row that imports cleanly now leaves the quarantine.
+    await target.execute(
+        f"DELETE FROM prisma_quarantine p WHERE p.source_table = {name} AND NOT EXISTS ("
+        f"SELECT 1 FROM prisma_issue q WHERE q.kind = 'quarantined' AND q.tbl = {name} "
+        "AND q.src_id = p.source_id)"
+    )
+
+
+async def _count(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> None:
+    name = _literal(plan.spec.name)
+    row = await target.fetchrow(
+        f"SELECT (SELECT count(*) FROM {plan.staging}), "
+        "(SELECT count(DISTINCT src_id) FROM prisma_issue "
+        f"WHERE tbl = {name} AND kind = 'quarantined'), "
+        "(SELECT count(DISTINCT r.src_id) FROM prisma_issue r "
+        f"WHERE r.tbl = {name} AND r.kind = 'repaired' AND {_not_quarantined(plan.spec.name, 'r')})"
+    )
+    assert row is not None
+    counts.source, counts.quarantined, counts.repaired = row[0], row[1], row[2]
+    counts.imported = counts.source - counts.quarantined
+
+
+async def _missing(
+    target: asyncpg.Connection, plan: _Plan, counts: TableCounts, report: ImportReport
+) -> None:
+    """Target rows whose id the source no longer has (deleted there since the last run)."""
+    rows = await target.fetch(
+        f"SELECT id::text FROM {_q(plan.spec.name)} EXCEPT "
+        f"SELECT {_new_id(plan.spec.name, 'src_id')}::text FROM {plan.staging} ORDER BY 1"
+    )
+    counts.missing_in_source = len(rows)
+    if rows:
+        report.missing_in_source[plan.spec.name] = [row[0] for row in rows[:_REPORTED_MISSING]]
+
+
+async def _map_ids(target: asyncpg.Connection, plan: _Plan) -> None:
+    """Give every old id that is not a UUID its uuid5, kept in prisma_id_map."""
+    rows = await target.fetch(
+        f"SELECT src_id FROM {plan.staging} WHERE src_id !~ {_literal(UUID_PATTERN)}"
+    )
+    if not rows:
+        return
+    source_ids = [row[0] for row in rows]
+    await target.execute(
+        "INSERT INTO prisma_id_map (id, source_table, source_id, target_id) "
+        "SELECT gen_random_uuid(), $1, s, t FROM unnest($2::text[], $3::uuid[]) AS u(s, t) "
+        "ON CONFLICT (source_table, source_id) DO NOTHING",
+        plan.spec.name,
+        source_ids,
+        [mapped_id(plan.spec.name, source_id) for source_id in source_ids],
+    )
+
+
+async def import_prisma(
+    *,
+    source: asyncpg.Connection,
+    target: asyncpg.Connection,
+    dry_run: bool = False,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Copy the Prisma-era database on ``source`` into the migrated database on ``target``.
+
+    Returns the report. Nothing is written on the target when ``dry_run``, when ``strict``
+    and a row would be repaired or quarantined (``report.refused``), or when anything fails;
+    nothing is ever written on the source.
+    """
+    started = time.perf_counter()
+    report = ImportReport(dry_run=dry_run, strict=strict)
+    await source.execute("SET TIME ZONE 'UTC'")
+    source_transaction = source.transaction(isolation="repeatable_read", readonly=True)
+    await source_transaction.start()
+    target_transaction = target.transaction()
+    await target_transaction.start()
+    try:
+        # One import at a time; a second one waits for the first to finish.
+        await target.execute("SELECT pg_advisory_xact_lock(hashtext('gatewaydb.import_prisma'))")
+        plans = {plan.spec.name: plan for plan in await _plan(source, target, report)}
+        await target.execute(
+            "CREATE TEMP TABLE prisma_issue (tbl text, src_id text, kind text, rule text, "
+            "detail text) ON COMMIT DROP"
+        )
+        totals = {}
+        for name, plan in plans.items():
+            totals[name] = await source.fetchval(f"SELECT count(*) FROM {_q(name)}")
+            columns = ", ".join(f"{_q(c.staging)} {c.staging_type}" for c in plan.columns)
+            await target.execute(f"CREATE TEMP TABLE {plan.staging} ({columns}) ON COMMIT DROP")
+            await _stream_table(source, target, plan, totals[name], progress)
+            await target.execute(f"CREATE INDEX ON {plan.staging} (src_id)")
+            await target.execute(f"ANALYZE {plan.staging}")
+            await _map_ids(target, plan)
+        await _repair(target, plans)
+        await _quarantine(target, plans)
+        await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
+        await target.execute("ANALYZE prisma_issue")
+        triggers = await target.fetch(_TOUCH_TRIGGERS, list(TABLE_NAMES))
+        # updated_at must come across as the source had it, not as the time of the import.
+        for table, trigger in triggers:
+            await target.execute(f"ALTER TABLE {_q(table)} DISABLE TRIGGER {_q(trigger)}")
+        for name, plan in plans.items():
+            counts = report.tables[name] = TableCounts()
+            await _count(target, plan, counts)
+            was_empty = await _write(target, plan, counts)
+            if name == "users":
+                await _write_api_keys(target, report)
+            await _keep_quarantine(target, plan)
+            if not was_empty:  # a table filled by this run alone has nothing the source lacks
+                await _missing(target, plan, counts, report)
+        for table, trigger in triggers:
+            await target.execute(f"ALTER TABLE {_q(table)} ENABLE TRIGGER {_q(trigger)}")
+        for kind, bucket in (("repaired", report.repairs), ("quarantined", report.quarantined)):
+            for issue in await target.fetch(
+                "SELECT tbl, src_id, rule, detail FROM prisma_issue WHERE kind = $1 "
+                "ORDER BY tbl, src_id, rule",
+                kind,
+            ):
+                bucket.append(
+                    {"table": issue[0], "source_id": issue[1], "rule": issue[2], "detail": issue[3]}
+                )
+        # ON COMMIT DROP does not fire when the caller's transaction holds this one (a
+        # savepoint): drop the scaffolding now so that the next run can build it again.
+        stages = ", ".join(plan.staging for plan in plans.values())
+        await target.execute(f"DROP TABLE prisma_issue, {stages}")
+        report.refused = strict and bool(report.repairs or report.quarantined)
+        if dry_run or report.refused:
+            await target_transaction.rollback()
+        else:
+            await target_transaction.commit()
+            report.committed = True
+    except BaseException:
+        await target_transaction.rollback()
+        raise
+    finally:
+        await source_transaction.rollback()
+        report.elapsed_seconds = time.perf_counter() - started
+    return report
