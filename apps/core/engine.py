@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,6 +40,98 @@ CONNECT_ERRORS: tuple[type[BaseException], ...] = (
 
 # The longest close_connection_pool() waits for busy connections before terminating them.
 POOL_CLOSE_SECONDS = 10.0
+
+
+class Fetch(enum.Enum):
+    """What :meth:`GatewayEngine.execute_statement` returns: every row, the first, or a value."""
+
+    ROWS = "fetch"
+    ROW = "fetchrow"
+    VALUE = "fetchval"
+
+
+def _take_idle(pool: asyncpg.Pool) -> PoolConnectionProxy | None:
+    """An idle, connected pooled connection taken without waiting, or None.
+
+    What ``pool.acquire()`` does when a connection is free, without its layers of
+    coroutines and timeout machinery. Only when nobody is waiting (a waiter keeps its turn)
+    and the connection needs nothing (not closed, not expired, no ``setup`` callback);
+    otherwise the pool's own path runs.
+    """
+    queue = pool._queue
+    if pool._closing or not pool._initialized or queue._getters or queue.empty():
+        return None
+    holder = queue.get_nowait()  # the queue hands out a connected holder first
+    con = holder._con
+    if (
+        con is None
+        or con.is_closed()
+        or holder._generation != pool._generation
+        or holder._setup is not None
+    ):
+        queue.put_nowait(holder)
+        return None
+    holder._maybe_cancel_inactive_callback()
+    holder._proxy = proxy = PoolConnectionProxy(holder, con)
+    holder._in_use = pool._loop.create_future()
+    holder._timeout = None
+    return proxy
+
+
+def _give_back(pool: asyncpg.Pool, proxy: Any) -> bool:
+    """Return a clean connection to ``pool`` at once; False when the pool's path must run.
+
+    ``pool.release()`` runs the release in a task shielded from cancellation (one task per
+    query) to roll back, reset and requeue. A connection outside any transaction, without
+    listeners, whose session did not change (apps/core/session_state.py) and that the pool
+    keeps (not expired, not over its query limit, no cancellation pending) needs none of
+    that: it is requeued here, synchronously, so there is nothing a cancellation could
+    interrupt. Everything else takes the pool's path, which resets or closes it.
+    """
+    if type(proxy) is not PoolConnectionProxy:
+        return False
+    holder = proxy._holder
+    con = proxy._con
+    if holder._pool is not pool or con is None or holder._in_use is None:
+        return False
+    if (
+        not isinstance(con, GatewayConnection)
+        or con.session_changed
+        or pool._closing
+        or con.is_closed()
+        or con._top_xact is not None
+        or con._listeners
+        or con._log_listeners
+    ):
+        return False
+    protocol = con._protocol
+    if (
+        protocol.is_in_transaction()
+        or protocol._is_cancelling()
+        or protocol.queries_count >= holder._max_queries
+        or holder._generation != pool._generation
+    ):
+        return False
+    con._pool_release_ctr += 1  # what Connection._on_release() does besides listener warnings
+    holder._timeout = None
+    holder._release()
+    holder._setup_inactive_callback()
+    return True
+
+
+def _raw(connection: asyncpg.Connection) -> asyncpg.Connection:
+    """The connection behind a pool's proxy (a released proxy is returned as it is)."""
+    if type(connection) is PoolConnectionProxy:
+        return connection._con or connection
+    return connection
+
+
+def _is_client_side(error: BaseException) -> bool:
+    """An error after which the connection is still in a known state."""
+    # asyncpg's DataError (an argument it cannot encode) is raised before anything is sent.
+    return isinstance(error, asyncpg.PostgresError) or (
+        isinstance(error, asyncpg.InterfaceError) and isinstance(error, ValueError)
+    )
 
 
 async def init_connection(connection: asyncpg.Connection) -> None:
@@ -222,14 +315,18 @@ class GatewayEngine(PostgresEngine):
         pool opening a connection that cannot be made (its connect timeout included) is a
         :class:`DatabaseUnavailableError`.
         """
-        if self.pool is None:
+        pool = self.pool
+        if pool is None:
             return await self.get_new_connection()
+        idle = _take_idle(pool)
+        if idle is not None:
+            return idle
         deadline = asyncio.timeout(self.pool_timeout or None)
         try:
             # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
             # latter with wait_for, a task per acquire (about 30 us on every query).
             async with deadline:
-                return await self.pool.acquire()
+                return await pool.acquire()
         except TimeoutError as error:
             if not deadline.expired():
                 # The pool grows on demand: this is the connect timeout of a new connection.
@@ -249,6 +346,9 @@ class GatewayEngine(PostgresEngine):
         A connection whose reset fails on release (asyncpg raises InternalClientError for a
         connection broken mid-protocol) is terminated too, which frees its pool slot.
         """
+        pool = self.pool
+        if not broken and pool is not None and _give_back(pool, connection):
+            return
         if isinstance(connection, PoolConnectionProxy) and connection._con is None:
             return  # it closed, and asyncpg already gave its slot back
         if broken or connection.is_closed():
@@ -279,20 +379,51 @@ class GatewayEngine(PostgresEngine):
         finally:
             self.pool = None
 
-    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
-        if self.pool is None:
-            raise ValueError("A pool isn't currently running.")
+    async def execute_statement(
+        self,
+        connection: asyncpg.Connection,
+        sql: str,
+        args: Sequence[Any],
+        fetch: Fetch,
+        record_class: type[Any] | None = None,
+    ) -> Any:
+        """Run one statement on ``connection``: the single place every statement of
+        :mod:`apps.core.rawsql` and of Piccolo's pooled queries is executed (the point to
+        wrap for query timing). asyncpg prepares ``sql`` once per connection (its statement
+        cache) and reuses the prepared statement on every later call.
+        """
+        raw = _raw(connection)
+        if fetch is Fetch.ROWS:
+            return await raw.fetch(sql, *args, record_class=record_class)
+        if fetch is Fetch.ROW:
+            return await raw.fetchrow(sql, *args, record_class=record_class)
+        return await raw.fetchval(sql, *args)
+
+    async def run_pooled(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        fetch: Fetch = Fetch.ROWS,
+        record_class: type[Any] | None = None,
+    ) -> Any:
+        """Acquire a connection, run one statement, release it (or terminate it when the
+        statement failed in a way that leaves the connection in an unknown state)."""
         connection = await self.acquire_connection()
         broken = True
         try:
-            rows = await connection.fetch(query, *(args or ()))
+            result = await self.execute_statement(connection, sql, args, fetch, record_class)
             broken = False
-            return rows
-        except asyncpg.PostgresError:
-            broken = False
+            return result
+        except BaseException as error:
+            broken = not _is_client_side(error)
             raise
         finally:
             await self.release_connection(connection, broken=broken)
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        if self.pool is None:
+            raise ValueError("A pool isn't currently running.")
+        return await self.run_pooled(query, args or ())
 
     def transaction(self, allow_nested: bool = True) -> GatewayTransaction:
         return GatewayTransaction(engine=self, allow_nested=allow_nested)
