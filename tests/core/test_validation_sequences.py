@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ async def test_finite_floats_whose_sum_overflows_still_pass() -> None:
     ],
     ids=["nan", "infinity", "inf-minus-inf", "bool", "str", "int-out-of-range"],
 )
-async def test_a_bad_item_is_named_with_its_rule(bad: list[object], rule: str) -> None:
+async def test_a_bad_item_is_named_with_its_rule(bad: list[Any], rule: str) -> None:
     with pytest.raises(ValidationError) as caught:
         await _takes_vector(vector=bad)
     assert caught.value.field == "vector"
