@@ -115,7 +115,13 @@ def _give_back(pool: asyncpg.Pool, proxy: Any) -> bool:
     con._pool_release_ctr += 1  # what Connection._on_release() does besides listener warnings
     holder._timeout = None
     holder._release()
-    holder._setup_inactive_callback()
+    if pool.get_size() > pool.get_min_size():
+        # The inactivity timer closes a connection idle too long, but only while the pool
+        # is above its minimum size; at or below it, asyncpg's timer callback does nothing.
+        # Arming it on every release (a timer handle that outlives the call) cost more CPU
+        # than the rest of the release, through the garbage collector (see
+        # docs/PERFORMANCE.md), so a connection the pool keeps anyway gets none.
+        holder._setup_inactive_callback()
     return True
 
 
@@ -229,6 +235,8 @@ class GatewayEngine(PostgresEngine):
         self.pool_min_size = min(pool_min_size, pool_max_size)
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
+        # Acquirers inside the pool's own (waiting) path; the fast path leaves them first.
+        self._waiting = 0
         config = url.asyncpg_arguments() if isinstance(url, DatabaseUrl) else None
         super().__init__(config=config or {"database": DATABASE_NAME}, log_queries=log_queries)
         self._config = config
@@ -318,14 +326,22 @@ class GatewayEngine(PostgresEngine):
         pool = self.pool
         if pool is None:
             return await self.get_new_connection()
-        idle = _take_idle(pool)
-        if idle is not None:
-            return idle
+        if not self._waiting:
+            # Nobody waits (a waiter woken by a release has not run yet but keeps its turn).
+            idle = _take_idle(pool)
+            if idle is not None:
+                return idle
         deadline = asyncio.timeout(self.pool_timeout or None)
+        others_waiting = self._waiting
+        self._waiting += 1
         try:
             # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
             # latter with wait_for, a task per acquire (about 30 us on every query).
             async with deadline:
+                if others_waiting:
+                    # A waiter a release just woke runs first and takes its connection
+                    # (asyncio's queue would let this newcomer take it from under it).
+                    await asyncio.sleep(0)
                 return await pool.acquire()
         except TimeoutError as error:
             if not deadline.expired():
@@ -337,6 +353,8 @@ class GatewayEngine(PostgresEngine):
             ) from None
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
+        finally:
+            self._waiting -= 1
 
     async def release_connection(
         self, connection: asyncpg.Connection, *, broken: bool = False
