@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime
 import os
+import pstats
 import shutil
 import statistics
 import subprocess
@@ -58,6 +60,10 @@ class Result:
     floor_p50_us: float
     floor_p95_us: float
     statements: int
+    # this process's CPU time per call (median of rounds): steadier than wall time on a busy
+    # machine, and the part of the gap the Python side can still close
+    ours_cpu_us: float = 0.0
+    floor_cpu_us: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -202,20 +208,39 @@ async def _timed(call: Call, calls: int) -> list[float]:
     return latencies
 
 
+# Set by --profile: cProfile the "ours" calls of each workload and print the top functions.
+PROFILE = False
+
+
+async def _profile(name: str, ours: Call, calls: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        await ours()
+    profiler.disable()
+    print(f"--- cProfile of {calls} calls of ours: {name} (by own time)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+
+
 async def _measure(name: str, ours: Call, floor: Call, rounds: int, calls: int) -> Result:
+    if PROFILE:
+        await _profile(name, ours, calls)
     for _ in range(3):
         await ours()
         await floor()
     with count_statements() as statements:
         await ours()
     ops: dict[str, list[float]] = {"ours": [], "floor": []}
+    cpu: dict[str, list[float]] = {"ours": [], "floor": []}
     every: dict[str, list[float]] = {"ours": [], "floor": []}
     for round_number in range(rounds):
         order = [("ours", ours), ("floor", floor)]
         if round_number % 2:
             order.reverse()
         for side, call in order:
+            started_cpu = time.process_time()
             latencies = await _timed(call, calls)
+            cpu[side].append((time.process_time() - started_cpu) / calls * 1e6)
             ops[side].append(len(latencies) / sum(latencies))
             every[side] += latencies
 
@@ -231,11 +256,14 @@ async def _measure(name: str, ours: Call, floor: Call, rounds: int, calls: int) 
         pct(every["floor"], 50),
         pct(every["floor"], 95),
         len(statements),
+        statistics.median(cpu["ours"]),
+        statistics.median(cpu["floor"]),
     )
     print(
         f"{name:<48} ours {result.ours_ops:8.0f} ops/s  floor {result.floor_ops:8.0f} ops/s  "
         f"p50 {result.ours_p50_us:7.0f}/{result.floor_p50_us:7.0f} us  "
         f"p95 {result.ours_p95_us:7.0f}/{result.floor_p95_us:7.0f} us  "
+        f"cpu {result.ours_cpu_us:7.0f}/{result.floor_cpu_us:7.0f} us  "
         f"stmts {result.statements}  ratio {result.ratio:4.2f}",
         flush=True,
     )
@@ -262,7 +290,7 @@ def _rows(value: Any) -> int:
     return len(value) if isinstance(value, list) else 1
 
 
-async def main(scale: float, rounds: int, calls: int) -> list[Result]:
+async def main(scale: float, rounds: int, calls: int, only: str = "") -> list[Result]:
     from pgvector.asyncpg import register_vector
 
     from apps.ads import selectors as ads_selectors
@@ -290,7 +318,12 @@ async def main(scale: float, rounds: int, calls: int) -> list[Result]:
     await DB.start_connection_pool(min_size=1, max_size=1)
     results: list[Result] = []
 
+    def wanted(name: str) -> bool:
+        return only.lower() in name.lower()
+
     async def compare(name: str, ours: Call) -> None:
+        if not wanted(name):
+            return
         floor, ours_result = await _replay(bare, ours)
         floor_result = await floor()
         # a page fetches one row more than it returns (to know whether a next page exists)
@@ -374,6 +407,10 @@ async def main(scale: float, rounds: int, calls: int) -> list[Result]:
     async def floor_new() -> Any:
         return await floor_ingest(batch("f"))
 
+    if not wanted("500 new conversions over 100 campaigns") and not wanted("the same 500 again"):
+        await DB.close_connection_pool()
+        await bare.close()
+        return results
     results.append(
         await _measure(
             "500 new conversions over 100 campaigns",
@@ -421,24 +458,30 @@ def run() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the data set")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
     parser.add_argument("--calls", type=int, default=200, help="calls per side per round")
+    parser.add_argument("--only", default="", help="run the workloads whose name holds this")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile ours' calls first (top 20 by own time)"
+    )
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     work_dir, _ = _prepare_server()
     try:
-        results = asyncio.run(main(args.scale, args.rounds, args.calls))
+        results = asyncio.run(main(args.scale, args.rounds, args.calls, args.only))
     finally:
         stop_embedded_server(work_dir / "pg")
         shutil.rmtree(work_dir, ignore_errors=True)
     print()
     print(
         "| workload | ours ops/s | floor ops/s | ours p50/p95 (us) | floor p50/p95 (us) "
-        "| statements per call | ratio |"
+        "| client CPU per call, ours / floor (us) | statements per call | ratio |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r.name} | {r.ours_ops:.0f} | {r.floor_ops:.0f} | {r.ours_p50_us:.0f} / "
             f"{r.ours_p95_us:.0f} | {r.floor_p50_us:.0f} / {r.floor_p95_us:.0f} "
-            f"| {r.statements} | {r.ratio:.2f} |"
+            f"| {r.ours_cpu_us:.0f} / {r.floor_cpu_us:.0f} | {r.statements} | {r.ratio:.2f} |"
         )
 
 

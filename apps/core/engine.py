@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import enum
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -56,6 +57,104 @@ def broken_connection_error(error: BaseException) -> DatabaseUnavailableError:
 
 # The longest close_connection_pool() waits for busy connections before terminating them.
 POOL_CLOSE_SECONDS = 10.0
+
+
+class Fetch(enum.Enum):
+    """What :meth:`GatewayEngine.execute_statement` returns: every row, the first, or a value."""
+
+    ROWS = "fetch"
+    ROW = "fetchrow"
+    VALUE = "fetchval"
+
+
+def _take_idle(pool: asyncpg.Pool) -> PoolConnectionProxy | None:
+    """An idle, connected pooled connection taken without waiting, or None.
+
+    What ``pool.acquire()`` does when a connection is free, without its layers of
+    coroutines and timeout machinery. Only when nobody is waiting (a waiter keeps its turn)
+    and the connection needs nothing (not closed, not expired, no ``setup`` callback);
+    otherwise the pool's own path runs.
+    """
+    queue = pool._queue
+    if pool._closing or not pool._initialized or queue._getters or queue.empty():
+        return None
+    holder = queue.get_nowait()  # the queue hands out a connected holder first
+    con = holder._con
+    if (
+        con is None
+        or con.is_closed()
+        or holder._generation != pool._generation
+        or holder._setup is not None
+    ):
+        queue.put_nowait(holder)
+        return None
+    holder._maybe_cancel_inactive_callback()
+    holder._proxy = proxy = PoolConnectionProxy(holder, con)
+    holder._in_use = pool._loop.create_future()
+    holder._timeout = None
+    return proxy
+
+
+def _give_back(pool: asyncpg.Pool, proxy: Any) -> bool:
+    """Return a clean connection to ``pool`` at once; False when the pool's path must run.
+
+    ``pool.release()`` runs the release in a task shielded from cancellation (one task per
+    query) to roll back, reset and requeue. A connection outside any transaction, without
+    listeners, whose session did not change (apps/core/session_state.py) and that the pool
+    keeps (not expired, not over its query limit, no cancellation pending) needs none of
+    that: it is requeued here, synchronously, so there is nothing a cancellation could
+    interrupt. Everything else takes the pool's path, which resets or closes it.
+    """
+    if type(proxy) is not PoolConnectionProxy:
+        return False
+    holder = proxy._holder
+    con = proxy._con
+    if holder._pool is not pool or con is None or holder._in_use is None:
+        return False
+    if (
+        not isinstance(con, GatewayConnection)
+        or con.session_changed
+        or pool._closing
+        or con.is_closed()
+        or con._top_xact is not None
+        or con._listeners
+        or con._log_listeners
+    ):
+        return False
+    protocol = con._protocol
+    if (
+        protocol.is_in_transaction()
+        or protocol._is_cancelling()
+        or protocol.queries_count >= holder._max_queries
+        or holder._generation != pool._generation
+    ):
+        return False
+    con._pool_release_ctr += 1  # what Connection._on_release() does besides listener warnings
+    holder._timeout = None
+    holder._release()
+    if pool.get_size() > pool.get_min_size():
+        # The inactivity timer closes a connection idle too long, but only while the pool
+        # is above its minimum size; at or below it, asyncpg's timer callback does nothing.
+        # Arming it on every release (a timer handle that outlives the call) cost more CPU
+        # than the rest of the release, through the garbage collector (see
+        # docs/PERFORMANCE.md), so a connection the pool keeps anyway gets none.
+        holder._setup_inactive_callback()
+    return True
+
+
+def _raw(connection: asyncpg.Connection) -> asyncpg.Connection:
+    """The connection behind a pool's proxy (a released proxy is returned as it is)."""
+    if type(connection) is PoolConnectionProxy:
+        return connection._con or connection
+    return connection
+
+
+def _is_client_side(error: BaseException) -> bool:
+    """An error after which the connection is still in a known state."""
+    # asyncpg's DataError (an argument it cannot encode) is raised before anything is sent.
+    return isinstance(error, asyncpg.PostgresError) or (
+        isinstance(error, asyncpg.InterfaceError) and isinstance(error, ValueError)
+    )
 
 
 async def init_connection(connection: asyncpg.Connection) -> None:
@@ -158,6 +257,8 @@ class GatewayEngine(PostgresEngine):
         self.pool_min_size = min(pool_min_size, pool_max_size)
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
+        # Acquirers inside the pool's own (waiting) path; the fast path leaves them first.
+        self._waiting = 0
         config = url.asyncpg_arguments() if isinstance(url, DatabaseUrl) else None
         super().__init__(config=config or {"database": DATABASE_NAME}, log_queries=log_queries)
         self._config = config
@@ -247,15 +348,27 @@ class GatewayEngine(PostgresEngine):
         pool opening a connection that cannot be made (its connect timeout included) is a
         :class:`DatabaseUnavailableError`.
         """
-        if self.pool is None:
+        pool = self.pool
+        if pool is None:
             return await self.get_new_connection()
+        if not self._waiting:
+            # Nobody waits (a waiter woken by a release has not run yet but keeps its turn).
+            idle = _take_idle(pool)
+            if idle is not None:
+                return idle
         deadline = asyncio.timeout(self.pool_timeout or None)
         started = self.pool_stats.acquire_started()
+        others_waiting = self._waiting
+        self._waiting += 1
         try:
             # asyncio.timeout() rather than acquire(timeout=...): asyncpg implements the
             # latter with wait_for, a task per acquire (about 30 us on every query).
             async with deadline:
-                connection = await self.pool.acquire()
+                if others_waiting:
+                    # A waiter a release just woke runs first and takes its connection
+                    # (asyncio's queue would let this newcomer take it from under it).
+                    await asyncio.sleep(0)
+                connection = await pool.acquire()
         except TimeoutError as error:
             self.pool_stats.acquire_failed(started, timed_out=deadline.expired())
             if not deadline.expired():
@@ -270,6 +383,8 @@ class GatewayEngine(PostgresEngine):
             if isinstance(error, CONNECT_ERRORS):
                 raise self._unavailable(error) from error
             raise
+        finally:
+            self._waiting -= 1
         self.pool_stats.acquire_finished(started)
         return connection
 
@@ -281,6 +396,9 @@ class GatewayEngine(PostgresEngine):
         A connection whose reset fails on release (asyncpg raises InternalClientError for a
         connection broken mid-protocol) is terminated too, which frees its pool slot.
         """
+        pool = self.pool
+        if not broken and pool is not None and _give_back(pool, connection):
+            return
         if isinstance(connection, PoolConnectionProxy) and connection._con is None:
             return  # it closed, and asyncpg already gave its slot back
         if broken or connection.is_closed():
@@ -311,20 +429,46 @@ class GatewayEngine(PostgresEngine):
         finally:
             self.pool = None
 
-    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
-        if self.pool is None:
-            raise ValueError("A pool isn't currently running.")
+    async def execute_statement(
+        self,
+        connection: asyncpg.Connection,
+        sql: str,
+        args: Sequence[Any],
+        fetch: Fetch,
+        record_class: type[Any] | None = None,
+    ) -> Any:
+        """Run one statement on ``connection``: the single place every statement of
+        :mod:`apps.core.rawsql` and of Piccolo's pooled queries is executed (the point to
+        wrap for query timing). asyncpg prepares ``sql`` once per connection (its statement
+        cache) and reuses the prepared statement on every later call.
+        """
+        raw = _raw(connection)
+        if fetch is Fetch.ROWS:
+            return await raw.fetch(sql, *args, record_class=record_class)
+        if fetch is Fetch.ROW:
+            return await raw.fetchrow(sql, *args, record_class=record_class)
+        return await raw.fetchval(sql, *args)
+
+    async def run_pooled(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        fetch: Fetch = Fetch.ROWS,
+        record_class: type[Any] | None = None,
+    ) -> Any:
+        """Acquire a connection, run one statement, release it (or terminate it when the
+        statement failed in a way that leaves the connection in an unknown state)."""
         connection = await self.acquire_connection()
         broken = True
         try:
-            rows = await connection.fetch(query, *(args or ()))
+            result = await self.execute_statement(connection, sql, args, fetch, record_class)
             broken = False
-            return rows
-        except asyncpg.PostgresError:
-            broken = False
+            return result
+        except BaseException as error:
+            broken = not _is_client_side(error)
+            if isinstance(error, asyncpg.exceptions.InternalClientError):
+                raise broken_connection_error(error) from error
             raise
-        except asyncpg.exceptions.InternalClientError as error:
-            raise broken_connection_error(error) from error
         finally:
             await self.release_connection(connection, broken=broken)
 
@@ -341,6 +485,11 @@ class GatewayEngine(PostgresEngine):
             yield
         finally:
             self._url, self._resolve_url, self._config = saved
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        if self.pool is None:
+            raise ValueError("A pool isn't currently running.")
+        return await self.run_pooled(query, args or ())
 
     def transaction(self, allow_nested: bool = True) -> GatewayTransaction:
         return GatewayTransaction(engine=self, allow_nested=allow_nested)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -129,11 +130,13 @@ class GatewayConnection(asyncpg.Connection):  # type: ignore[misc]
         observability.record_query(query, time.perf_counter() - started, len(result or ()))
         return result
 
-    async def _get_statement(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        # Every extended-protocol path (fetch*, executemany, prepare, cursor) comes here.
+    def _get_statement(self, query: str, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        # Every extended-protocol path (fetch*, executemany, prepare, cursor) comes here. A
+        # plain function handing back asyncpg's coroutine: no extra coroutine per statement.
         if changes_session(query):
             self.session_changed = True
-        return await super()._get_statement(query, *args, **kwargs)
+        statement: Awaitable[Any] = super()._get_statement(query, *args, **kwargs)
+        return statement
 
 
 def mark_session_changed(connection: asyncpg.Connection) -> None:

@@ -306,11 +306,14 @@ def _sequence_check(item_hint: Any, field: str) -> Check:
     is_mapping = get_origin(item_hint) in (dict, Mapping, MutableMapping)
     item_check = None if is_mapping else _check_for(item_hint, field)
     of_strings = item_hint is str
+    of_floats = item_hint is float
 
     def check(value: Any) -> Any:
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
             raise invalid(field, "list", f"must be a list, not {type(value).__name__}")
         items = value if isinstance(value, list | tuple) else list(value)
+        if of_floats and _all_finite_floats(items):
+            return items
         if item_check is not None:
             for item in items:
                 if of_strings and not isinstance(item, str):
@@ -319,6 +322,17 @@ def _sequence_check(item_hint: Any, field: str) -> Check:
         return items
 
     return check
+
+
+def _all_finite_floats(items: Sequence[Any]) -> bool:
+    """Whether ``items`` holds finite floats only, in two C-level passes (an embedding has
+    1,536 items: checking them one call each cost more than the vector search itself).
+    False means "check each item", which finds the offending one and names its rule."""
+    if not set(map(type, items)) <= {float}:
+        return False
+    # NaN or an infinity makes the sum NaN or infinite; so do finite values too large to add
+    # up, which the item-by-item check then accepts.
+    return math.isfinite(sum(items))
 
 
 def _is_sentinel(option: Any) -> bool:

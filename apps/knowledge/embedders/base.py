@@ -24,8 +24,10 @@ def check_embedding(vector: Sequence[float], *, dimensions: int = DIMENSIONS) ->
             field="embedding",
             rule="dimensions",
         )
-    values = [float(value) for value in vector]
-    if not all(math.isfinite(value) for value in values):
+    values = list(map(float, vector))
+    # One C-level sum instead of a call per value: NaN or an infinity makes it non-finite
+    # (so do finite values too large to add up, hence the value-by-value check then).
+    if not math.isfinite(sum(values)) and not all(math.isfinite(value) for value in values):
         raise InvalidEmbeddingError(
             "embedding contains NaN or infinite values", field="embedding", rule="finite"
         )
