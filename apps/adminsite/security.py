@@ -211,7 +211,8 @@ def _username(body: bytes, content_type: str) -> str:
 # - the edit and add forms disable the inputs of read-only fields (the table schema lists
 #   them in ``extra.read_only_columns``, and ``extra.add_read_only_columns`` for the add
 #   form): a disabled input is shown but not sent;
-# - a custom form's field with choices (``apps.adminsite.pickers``) is shown as a select.
+# - a custom form's field with choices (``apps.adminsite.pickers``) is shown as a select
+#   (and keeps its text input, for a pasted id, when the list is capped: ``more_rows``).
 ADMIN_PAGE_SCRIPT = """<script>
 (function () {
   var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
@@ -283,8 +284,8 @@ ADMIN_PAGE_SCRIPT = """<script>
         .then(function (schema) {
           var found = {};
           Object.entries((schema && schema.properties) || {}).forEach(function (entry) {
-            var choices = entry[1].extra && entry[1].extra.choices;
-            if (choices) { found[entry[0]] = choices; }
+            var extra = entry[1].extra || {};
+            if (extra.choices) { found[entry[0]] = extra; }
           });
           formChoices[slug] = found;
           addPickers();
@@ -293,7 +294,7 @@ ADMIN_PAGE_SCRIPT = """<script>
       return;
     }
     Object.entries(formChoices[slug] || {}).forEach(function (entry) {
-      var name = entry[0], choices = entry[1];
+      var name = entry[0], choices = entry[1].choices, more = entry[1].more_rows;
       var input = document.querySelector('form input[name="' + name + '"]');
       if (!input || input.dataset.picker) { return; }
       input.dataset.picker = "1";
@@ -308,7 +309,15 @@ ADMIN_PAGE_SCRIPT = """<script>
         input.value = select.value;
         input.dispatchEvent(new Event("input", {bubbles: true}));
       });
-      input.type = "hidden";
+      if (more) {
+        // a big table: the list holds the newest rows; the input takes any pasted id
+        input.placeholder = "or paste an id";
+        input.addEventListener("input", function () {
+          if (select.value !== input.value) { select.value = ""; }
+        });
+      } else {
+        input.type = "hidden";
+      }
       input.parentNode.insertBefore(select, input);
     });
   }
