@@ -189,3 +189,24 @@ async def soft_deleted_table(*, row_id: object) -> str | None:
             QueryString(sql, *[row_id] * len(DELETED_ROWS_SQL))
         )
     return str(rows[0]["name"]) if rows else None
+
+
+async def login_failure_nth_newest(*, keys: list[str], since: float, nth: int) -> list[float]:
+    """For each key, the time (epoch seconds) of its ``nth`` newest failed admin login after
+    ``since``; keys with fewer failures are left out."""
+    from apps.audit.tables import AdminLoginFailure
+
+    async with translate_errors():
+        rows = await AdminLoginFailure._meta.db.run_querystring(
+            QueryString(
+                "SELECT (SELECT extract(epoch FROM f.failed_at)::float8 "
+                "FROM admin_login_failures f "
+                "WHERE f.key = k.key AND f.failed_at > to_timestamp({}) "
+                "ORDER BY f.failed_at DESC OFFSET {} LIMIT 1) AS at "
+                "FROM unnest({}::text[]) AS k(key)",
+                since,
+                nth - 1,
+                keys,
+            )
+        )
+    return [float(row["at"]) for row in rows if row["at"] is not None]
