@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from piccolo.table import Table
 from piccolo_admin.endpoints import FormConfig
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
 
 from apps.adminsite import selectors, services
@@ -38,9 +38,16 @@ TABLE_HINT = "Optional: found from the row when empty."
 DELETED_ROWS = "soft-deleted rows of every table, latest deletion first"
 
 
+def _blank_is_none(value: object) -> object:
+    """The form sends an untouched select as ""; the field is optional."""
+    return None if value == "" else value
+
+
 class RestoreRow(BaseModel):
     row_id: uuid.UUID = row_picker("deleted_rows", "The soft-deleted row.", listed=DELETED_ROWS)
     table: SoftDeletableTable | None = Field(default=None, description=TABLE_HINT)
+
+    _table_blank = field_validator("table", mode="before")(_blank_is_none)
 
 
 class PurgeRow(BaseModel):
@@ -48,6 +55,9 @@ class PurgeRow(BaseModel):
         "deleted_rows", "A row that is already soft-deleted.", listed=DELETED_ROWS
     )
     table: SoftDeletableTable | None = Field(default=None, description=TABLE_HINT)
+
+    _table_blank = field_validator("table", mode="before")(_blank_is_none)
+
     confirm: bool = Field(
         default=False, description="Tick to delete the row and its children for good."
     )
