@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, BigSerial, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from apps.core.schema import created_at_column, id_column, one_of
@@ -46,6 +46,6 @@ class AdminLoginFailure(Table, tablename="admin_login_failures"):
     ``apps.adminsite.security.LoginAttempts``). Rows older than the limit's window are
     deleted as new failures come in; an index on (key, failed_at) serves the count."""
 
-    id = BigSerial(primary_key=True)
+    id = id_column()
     key = Text(required=True, default=None)
     failed_at = Timestamptz(required=True, default=None)

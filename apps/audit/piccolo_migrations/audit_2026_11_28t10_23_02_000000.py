@@ -2,7 +2,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from apps.core.migration_steps import sql_step
 
-ID = "2026-11-28T10:04:47:000000"
+ID = "2026-11-28T10:23:02:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "the login limit's index: failures of a key in its window"
 

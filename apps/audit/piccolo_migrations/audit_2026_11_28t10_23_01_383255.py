@@ -1,10 +1,11 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import BigSerial
 from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import UUID
+from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-28T10:04:46:502146"
+ID = "2026-11-28T10:23:01:383255"
 VERSION = "1.38.0"
 DESCRIPTION = "admin login failures, shared by every web worker"
 
@@ -26,9 +27,10 @@ async def forwards():
         tablename="admin_login_failures",
         column_name="id",
         db_column_name="id",
-        column_class_name="BigSerial",
-        column_class=BigSerial,
+        column_class_name="UUID",
+        column_class=UUID,
         params={
+            "default": UUID4(),
             "null": False,
             "primary_key": True,
             "unique": False,
