@@ -56,6 +56,11 @@ from apps.core.errors import GatewayError, NotFoundError, ValidationError
 _DEAD_PARENTS: ContextVar[tuple[Any, ...]] = ContextVar("dead_parents", default=())
 
 
+def _as_sent(cls: Any, value: Any) -> Any:
+    """A field validator that keeps the value as sent (checked later, by the admin)."""
+    return value
+
+
 class _WriteRefused(Exception):
     """Rolls the audited write back when Piccolo answered it with an error response."""
 
@@ -176,18 +181,37 @@ class GatewayCRUD(PiccoloCRUD):
         current table changes), and stock validation then refused the whole save with
         "created_at field - Input should be a valid datetime" or "metadata field - Unable
         to parse the JSON". :meth:`_changes` decides what a read-only value means.
+
+        JSON fields are untyped too: stock validation refuses an emptied one ("Unable to
+        parse the JSON"), where an empty JSON field means the column's empty value (``{}``)
+        and only invalid JSON is refused, on the field (:meth:`_coerce`).
         """
         typed = self.typed_model_optional
         loose: dict[str, Any] = {}
-        for column in self._read_only_columns():
+        json_columns = [
+            c
+            for c in self.table._meta.columns
+            if isinstance(c, JSON | JSONB) and c._meta.name in typed.model_fields
+        ]
+        for column in [*self._read_only_columns(), *json_columns]:
             name = column._meta.name
             alias = column._meta.db_column_name
             field = pydantic.Field(default=None, alias=alias if alias != name else None)
             loose[name] = (Any, field)
         if not loose:
             return typed
+        # Piccolo's model checks a JSON field with a validator named "<name>_is_json": one of
+        # the same name here replaces it (a validator is inherited unless overridden).
+        validators = {
+            f"{column._meta.name}_is_json": pydantic.field_validator(column._meta.name)(_as_sent)
+            for column in json_columns
+        }
         return pydantic.create_model(
-            typed.__name__, __base__=typed, __module__=typed.__module__, **loose
+            typed.__name__,
+            __base__=typed,
+            __module__=typed.__module__,
+            __validators__=validators,
+            **loose,
         )
 
     @cached_property
@@ -412,14 +436,20 @@ class GatewayCRUD(PiccoloCRUD):
         """``value`` from a form or a PATCH as the column's Python value, or a field error."""
         name = column._meta.name
         if isinstance(column, JSON | JSONB):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                # an emptied JSON field: the column's empty value ('{}' when not null)
+                return None if column._meta.null else {}
             if not isinstance(value, str):
                 return value
-            if not value.strip():
-                raise ValidationError(f"{name} must be JSON", field=name, rule="json")
             try:
                 return json.loads(value)
-            except json.JSONDecodeError:
-                raise ValidationError(f"{name} must be JSON", field=name, rule="json") from None
+            except json.JSONDecodeError as error:
+                raise ValidationError(
+                    f"{name} must be valid JSON: {error.msg} at line {error.lineno}, "
+                    f"column {error.colno} (leave it empty for {{}})",
+                    field=name,
+                    rule="json",
+                ) from None
         try:
             instance = self.typed_model_optional.model_validate({name: value})
         except pydantic.ValidationError as error:

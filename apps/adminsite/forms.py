@@ -7,13 +7,14 @@ from enum import StrEnum
 
 from piccolo.table import Table
 from piccolo_admin.endpoints import FormConfig
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
 
 from apps.adminsite import selectors, services
 from apps.adminsite.crud import request_actor
+from apps.adminsite.pickers import row_picker
 from apps.ads.tables import Campaign, Experiment
-from apps.core.errors import GatewayError
+from apps.core.errors import GatewayError, NotFoundError
 from apps.knowledge.tables import KnowledgeDocument
 from apps.media.tables import Asset, Clip
 from apps.users.tables import User
@@ -33,23 +34,49 @@ class SoftDeletableTable(StrEnum):
     knowledge_documents = "knowledge_documents"
 
 
+TABLE_HINT = "Optional: found from the row when empty."
+DELETED_ROWS = "soft-deleted rows of every table, latest deletion first"
+
+
+def _blank_is_none(value: object) -> object:
+    """The form sends an untouched select as ""; the field is optional."""
+    return None if value == "" else value
+
+
 class RestoreRow(BaseModel):
-    table: SoftDeletableTable
-    row_id: uuid.UUID = Field(description="The id of the soft-deleted row.")
+    row_id: uuid.UUID = row_picker("deleted_rows", "The soft-deleted row.", listed=DELETED_ROWS)
+    table: SoftDeletableTable | None = Field(default=None, description=TABLE_HINT)
+
+    _table_blank = field_validator("table", mode="before")(_blank_is_none)
 
 
 class PurgeRow(BaseModel):
-    table: SoftDeletableTable
-    row_id: uuid.UUID = Field(description="The id of a row that is already soft-deleted.")
+    row_id: uuid.UUID = row_picker(
+        "deleted_rows", "A row that is already soft-deleted.", listed=DELETED_ROWS
+    )
+    table: SoftDeletableTable | None = Field(default=None, description=TABLE_HINT)
+
+    _table_blank = field_validator("table", mode="before")(_blank_is_none)
+
     confirm: bool = Field(
         default=False, description="Tick to delete the row and its children for good."
     )
 
 
+async def _deleted_table(data: RestoreRow | PurgeRow) -> type[Table]:
+    """The table of the soft-deleted row: the one named, or the one that holds it."""
+    if data.table is not None:
+        return SOFT_DELETABLE[str(data.table)]
+    name = await selectors.soft_deleted_table(row_id=data.row_id)
+    if name is None:
+        raise NotFoundError(f"no soft-deleted row has the id {data.row_id}", field="row_id")
+    return SOFT_DELETABLE[name]
+
+
 async def restore_row_endpoint(request: Request, data: RestoreRow) -> str:
     """Bring a soft-deleted row (and so its children) back."""
-    table = SOFT_DELETABLE[str(data.table)]
     try:
+        table = await _deleted_table(data)
         await services.admin_row_restore(
             table=table, row_id=data.row_id, actor=request_actor(request)
         )
@@ -65,7 +92,10 @@ async def purge_row_endpoint(request: Request, data: PurgeRow) -> str:
         raise ValueError("Only a superuser can purge rows.")
     if not data.confirm:
         raise ValueError("Tick confirm to purge the row for good.")
-    table = SOFT_DELETABLE[str(data.table)]
+    try:
+        table = await _deleted_table(data)
+    except GatewayError as error:
+        raise ValueError(error.message) from None
     secrets = {c._meta.name for c in table._meta.secret_columns}
     columns = [
         c

@@ -6,12 +6,13 @@ authorised ``GET .../api/forms/<slug>/schema/`` it adds ``extra.choices`` (the s
 Piccolo Admin's table schemas use: ``{key: {"display_name", "value"}}``) to
 
 - every Enum or Literal field (the members), and
-- every field declared with :func:`row_picker`: the live rows of a small table read at
-  request time, labelled, newest first, as long as there are at most
-  :data:`PICKER_LIMIT` of them (beyond that the field stays a text input for a pasted id).
+- every field declared with :func:`row_picker`: the rows the form can act on, read at
+  request time, labelled readably, newest first, at most :data:`PICKER_LIMIT` of them.
+  When there are more (a big table), ``extra.more_rows`` is true: the list holds the
+  newest ones and the field's text input stays, for a pasted id.
 
 The script the admin page carries (``apps.adminsite.security.ADMIN_PAGE_SCRIPT``) shows a
-field with choices as a select.
+field with choices as a select (beside the text input when ``more_rows``).
 """
 
 from __future__ import annotations
@@ -25,18 +26,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.adminsite import selectors
 
-#: The most rows a picker lists; with more, the form asks for a pasted id.
+#: The most rows a picker lists; with more, it lists the newest and takes a pasted id too.
 PICKER_LIMIT = 200
 
 _SCHEMA_PATH = re.compile(r"/api/forms/[^/]+/schema/?$")
 
 
-def row_picker(table: str, description: str) -> Any:
-    """A form field choosing one row of ``table`` (a key of ``selectors.PICKER_SQL``)."""
+def row_picker(
+    table: str, description: str, *, listed: str | None = None, default: Any = ...
+) -> Any:
+    """A form field choosing one row of picker ``table`` (a key of ``selectors.PICKER_SQL``).
+
+    ``listed`` names the rows the list offers (default: the live ``table`` rows); the
+    description says the list holds the newest of them and that a pasted id works too.
+    """
     if table not in selectors.PICKER_SQL:
         raise ValueError(f"no picker for {table}")
-    hint = f"{description} Pick it, or paste its id (shown in the {table} list)."
-    return Field(description=hint, json_schema_extra={"extra": {"row_choices": table}})
+    hint = (
+        f"{description} Pick it from the list ({listed or f'live {table}'}, newest first, "
+        f"at most {PICKER_LIMIT}), or paste its id (copy it from the table's list)."
+    )
+    return Field(
+        default=default, description=hint, json_schema_extra={"extra": {"row_choices": table}}
+    )
 
 
 def _choices(pairs: list[tuple[Any, str]]) -> dict[str, dict[str, Any]]:
@@ -62,10 +74,10 @@ async def add_choices(schema: dict[str, Any]) -> dict[str, Any]:
         table = extra.get("row_choices")
         if table:
             rows = await selectors.picker_rows(table=table, limit=PICKER_LIMIT + 1)
-            if len(rows) <= PICKER_LIMIT:
-                extra["choices"] = _choices(
-                    [(row_id, f"{label} · {row_id}") for row_id, label in rows]
-                )
+            extra["choices"] = _choices(
+                [(row_id, f"{label} · {row_id}") for row_id, label in rows[:PICKER_LIMIT]]
+            )
+            extra["more_rows"] = len(rows) > PICKER_LIMIT
             continue
         values = _enum_values(schema, prop)
         if values is not None:

@@ -6,7 +6,6 @@ import ipaddress
 import json
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import parse_qs
 
@@ -14,6 +13,8 @@ from piccolo_api.rate_limiting.middleware import RateLimitProvider
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from apps.adminsite import selectors, services
 
 
 class SecureCookiesMiddleware:
@@ -57,42 +58,37 @@ class LoginAttempts:
 
     A key is blocked while it has ``attempts`` failures in the last ``window`` seconds: the
     block lifts by itself as the oldest failure leaves the window. Successful logins are not
-    counted.
+    counted. The failures are rows of ``admin_login_failures`` in PostgreSQL, so every web
+    worker (``uvicorn --workers N``) and every host sees the same counts; times are wall
+    clock seconds (``clock``), so the hosts' clocks should agree. A key's expired failures
+    are deleted when it fails again, and every key's at most once per ``window`` per worker.
     """
 
     def __init__(
-        self, *, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
+        self, *, attempts: int, window: float, clock: Callable[[], float] = time.time
     ) -> None:
         self.attempts = attempts
         self.window = window
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self._swept_at: float | None = None
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return failures
-
-    def retry_after(self, keys: Iterable[str]) -> int:
+    async def retry_after(self, keys: Iterable[str]) -> int:
         """Seconds until every key may try again (0: now)."""
         now = self.clock()
-        wait = 0.0
-        for key in keys:
-            failures = self._recent(key, now)
-            if len(failures) >= self.attempts:
-                wait = max(wait, failures[-self.attempts] + self.window - now)
-        return math.ceil(wait)
+        times = await selectors.login_failure_nth_newest(
+            keys=list(keys), since=now - self.window, nth=self.attempts
+        )
+        wait = max((at + self.window - now for at in times), default=0.0)
+        return max(0, math.ceil(wait))
 
-    def record_failure(self, keys: Iterable[str]) -> None:
+    async def record_failure(self, keys: Iterable[str]) -> None:
         now = self.clock()
-        for key in keys:
-            self._recent(key, now)
-            self._failures.setdefault(key, deque()).append(now)
+        sweep = self._swept_at is None or now - self._swept_at >= self.window
+        await services.login_failure_record(
+            keys=list(keys), at=now, forget_before=now - self.window, everyone=sweep
+        )
+        if sweep:
+            self._swept_at = now
 
 
 def _networks(proxies: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -160,7 +156,7 @@ class LoginRateLimit:
         keys = [f"client:{client_address(scope, self.trusted_proxies)}"]
         if username:
             keys.append(f"username:{username.strip().lower()}")
-        wait = self.attempts.retry_after(keys)
+        wait = await self.attempts.retry_after(keys)
         if wait:
             minutes, seconds = divmod(wait, 60)
             when = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
@@ -172,7 +168,7 @@ class LoginRateLimit:
             await response(scope, receive, send)
             return
         if username and await self.login_active(username) is False:
-            self.attempts.record_failure(keys)
+            await self.attempts.record_failure(keys)
             await JSONResponse({"detail": "Login failed"}, status_code=401)(scope, receive, send)
             return
 
@@ -187,7 +183,7 @@ class LoginRateLimit:
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 401:
-                self.attempts.record_failure(keys)
+                await self.attempts.record_failure(keys)
             await send(message)
 
         await self.app(scope, replay, watch)
@@ -211,7 +207,8 @@ def _username(body: bytes, content_type: str) -> str:
 # - the edit and add forms disable the inputs of read-only fields (the table schema lists
 #   them in ``extra.read_only_columns``, and ``extra.add_read_only_columns`` for the add
 #   form): a disabled input is shown but not sent;
-# - a custom form's field with choices (``apps.adminsite.pickers``) is shown as a select.
+# - a custom form's field with choices (``apps.adminsite.pickers``) is shown as a select
+#   (and keeps its text input, for a pasted id, when the list is capped: ``more_rows``).
 ADMIN_PAGE_SCRIPT = """<script>
 (function () {
   var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
@@ -283,8 +280,8 @@ ADMIN_PAGE_SCRIPT = """<script>
         .then(function (schema) {
           var found = {};
           Object.entries((schema && schema.properties) || {}).forEach(function (entry) {
-            var choices = entry[1].extra && entry[1].extra.choices;
-            if (choices) { found[entry[0]] = choices; }
+            var extra = entry[1].extra || {};
+            if (extra.choices) { found[entry[0]] = extra; }
           });
           formChoices[slug] = found;
           addPickers();
@@ -293,7 +290,7 @@ ADMIN_PAGE_SCRIPT = """<script>
       return;
     }
     Object.entries(formChoices[slug] || {}).forEach(function (entry) {
-      var name = entry[0], choices = entry[1];
+      var name = entry[0], choices = entry[1].choices, more = entry[1].more_rows;
       var input = document.querySelector('form input[name="' + name + '"]');
       if (!input || input.dataset.picker) { return; }
       input.dataset.picker = "1";
@@ -308,7 +305,15 @@ ADMIN_PAGE_SCRIPT = """<script>
         input.value = select.value;
         input.dispatchEvent(new Event("input", {bubbles: true}));
       });
-      input.type = "hidden";
+      if (more) {
+        // a big table: the list holds the newest rows; the input takes any pasted id
+        input.placeholder = "or paste an id";
+        input.addEventListener("input", function () {
+          if (select.value !== input.value) { select.value = ""; }
+        });
+      } else {
+        input.type = "hidden";
+      }
       input.parentNode.insertBefore(select, input);
     });
   }

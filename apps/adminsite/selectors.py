@@ -87,8 +87,37 @@ async def dead_parent_ids(*, table: type[Table], sql: str) -> list[Any]:
     return [row["id"] for row in rows]
 
 
-#: The rows a form's picker offers, labelled (live rows only, newest first).
+_LIVE_ACTUALS = " AND ".join(
+    f"p.actual_{name} IS NULL" for name in ("roas", "ctr", "cpc", "cpa", "engagement")
+)
+_DELETED_AT = "to_char(d.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'"
+
+#: The soft-deleted rows of each soft-deletable table, labelled (newest deletion first).
+DELETED_ROWS_SQL: dict[str, str] = {
+    "users": "SELECT t.id, t.deleted_at, t.email AS label FROM users t "
+    "WHERE t.deleted_at IS NOT NULL",
+    "assets": "SELECT t.id, t.deleted_at, t.original_name || ' · ' || u.email AS label "
+    "FROM assets t JOIN users u ON u.id = t.user_id WHERE t.deleted_at IS NOT NULL",
+    "clips": "SELECT t.id, t.deleted_at, "
+    "'clip #' || coalesce(t.rank::text, '?') || ' of ' || a.original_name AS label "
+    "FROM clips t JOIN assets a ON a.id = t.asset_id WHERE t.deleted_at IS NOT NULL",
+    "campaigns": "SELECT t.id, t.deleted_at, t.name || ' · ' || u.email AS label "
+    "FROM campaigns t JOIN users u ON u.id = t.user_id WHERE t.deleted_at IS NOT NULL",
+    "experiments": "SELECT t.id, t.deleted_at, t.name || ' · campaign ' || c.name AS label "
+    "FROM experiments t JOIN campaigns c ON c.id = t.campaign_id "
+    "WHERE t.deleted_at IS NOT NULL",
+    "knowledge_documents": "SELECT t.id, t.deleted_at, t.name AS label "
+    "FROM knowledge_documents t WHERE t.deleted_at IS NOT NULL",
+}
+
+#: The rows a form's picker offers, labelled, newest first: only the rows the form can act
+#: on (live rows; predictions without actual figures; soft-deleted rows for restore and
+#: purge). Each query takes its limit as its one parameter.
 PICKER_SQL: dict[str, str] = {
+    "users": (
+        "SELECT u.id, u.email || ' · ' || u.name AS label FROM users u "
+        "WHERE u.deleted_at IS NULL ORDER BY u.created_at DESC, u.id DESC LIMIT {}"
+    ),
     "campaigns": (
         "SELECT c.id, c.name || ' · ' || c.status || ' · ' || u.email AS label "
         "FROM campaigns c JOIN users u ON u.id = c.user_id "
@@ -102,13 +131,82 @@ PICKER_SQL: dict[str, str] = {
         "WHERE e.deleted_at IS NULL AND c.deleted_at IS NULL AND u.deleted_at IS NULL "
         "ORDER BY e.created_at DESC, e.name, e.id LIMIT {}"
     ),
+    # every status has a move out of it (the asset state machine), so every live asset
+    "assets": (
+        "SELECT a.id, a.original_name || ' · ' || a.status || ' · ' || u.email AS label "
+        "FROM assets a JOIN users u ON u.id = a.user_id "
+        "WHERE a.deleted_at IS NULL AND u.deleted_at IS NULL "
+        "ORDER BY a.created_at DESC, a.original_name, a.id LIMIT {}"
+    ),
+    "predictions": (
+        "SELECT p.id, a.original_name || ' · clip #' || coalesce(c.rank::text, '?') "
+        "|| ' · ' || p.model_version || ' · predicted ROAS ' "
+        "|| coalesce(p.predicted_roas::text, '-') || ' · ' || u.email AS label "
+        "FROM predictions p JOIN clips c ON c.id = p.clip_id "
+        "JOIN assets a ON a.id = c.asset_id JOIN users u ON u.id = a.user_id "
+        f"WHERE {_LIVE_ACTUALS} AND c.deleted_at IS NULL AND a.deleted_at IS NULL "
+        "AND u.deleted_at IS NULL "
+        "ORDER BY p.created_at DESC, p.id DESC LIMIT {}"
+    ),
+    "deleted_rows": (
+        "SELECT id, label FROM ("
+        + " UNION ALL ".join(
+            f"(SELECT id, deleted_at, '{table} · ' || label || ' · deleted ' || "
+            f"{_DELETED_AT} AS label FROM ({sql}) d "
+            "ORDER BY deleted_at DESC, id LIMIT {limit})"
+            for table, sql in DELETED_ROWS_SQL.items()
+        )
+        + ") rows ORDER BY deleted_at DESC, label, id LIMIT {limit}"
+    ),
 }
 
 
 async def picker_rows(*, table: str, limit: int) -> list[tuple[str, str]]:
-    """Up to ``limit`` live rows of ``table`` (a key of :data:`PICKER_SQL`) as (id, label)."""
+    """Up to ``limit`` rows of picker ``table`` (a key of :data:`PICKER_SQL`) as (id, label)."""
     from apps.ads.tables import Campaign  # its engine (the one database)
 
+    sql = PICKER_SQL[table]
+    if "{limit}" in sql:  # the same limit in every branch
+        sql = sql.replace("{limit}", "{}")
+        args = [limit] * sql.count("{}")
+    else:
+        args = [limit]
     async with translate_errors():
-        rows = await Campaign._meta.db.run_querystring(QueryString(PICKER_SQL[table], limit))
+        rows = await Campaign._meta.db.run_querystring(QueryString(sql, *args))
     return [(str(row["id"]), str(row["label"])) for row in rows]
+
+
+async def soft_deleted_table(*, row_id: object) -> str | None:
+    """The soft-deletable table holding the soft-deleted row ``row_id`` (``None``: none)."""
+    from apps.ads.tables import Campaign
+
+    sql = " UNION ALL ".join(
+        f"SELECT '{table}' AS name FROM {table} WHERE id = {{}} AND deleted_at IS NOT NULL"
+        for table in DELETED_ROWS_SQL
+    )
+    async with translate_errors():
+        rows = await Campaign._meta.db.run_querystring(
+            QueryString(sql, *[row_id] * len(DELETED_ROWS_SQL))
+        )
+    return str(rows[0]["name"]) if rows else None
+
+
+async def login_failure_nth_newest(*, keys: list[str], since: float, nth: int) -> list[float]:
+    """For each key, the time (epoch seconds) of its ``nth`` newest failed admin login after
+    ``since``; keys with fewer failures are left out."""
+    from apps.audit.tables import AdminLoginFailure
+
+    async with translate_errors():
+        rows = await AdminLoginFailure._meta.db.run_querystring(
+            QueryString(
+                "SELECT (SELECT extract(epoch FROM f.failed_at)::float8 "
+                "FROM admin_login_failures f "
+                "WHERE f.key = k.key AND f.failed_at > to_timestamp({}) "
+                "ORDER BY f.failed_at DESC OFFSET {} LIMIT 1) AS at "
+                "FROM unnest({}::text[]) AS k(key)",
+                since,
+                nth - 1,
+                keys,
+            )
+        )
+    return [float(row["at"]) for row in rows if row["at"] is not None]

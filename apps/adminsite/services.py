@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.columns.base import Column
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from apps.audit.services import Actor, audit_entry_record, field_changes
@@ -211,4 +212,35 @@ async def admin_columns_update(
     if not rows:
         raise NotFoundError(
             f"{table._meta.tablename} {row_id} not found", field="id", rule="exists"
+        )
+
+
+async def login_failure_record(
+    *, keys: list[str], at: float, forget_before: float, everyone: bool = False
+) -> None:
+    """Count a failed admin login at ``at`` (epoch seconds) against each of ``keys``, and
+    delete the failures at or before ``forget_before`` (of these keys; of every key with
+    ``everyone``), which no longer count."""
+    from apps.audit.tables import AdminLoginFailure
+
+    engine = AdminLoginFailure._meta.db
+    forget = (
+        "DELETE FROM admin_login_failures WHERE failed_at <= to_timestamp({})"
+        if everyone
+        else "DELETE FROM admin_login_failures "
+        "WHERE key = ANY({}::text[]) AND failed_at <= to_timestamp({})"
+    )
+    async with translate_errors(), atomic(AdminLoginFailure):
+        await engine.run_querystring(
+            QueryString(forget, forget_before)
+            if everyone
+            else QueryString(forget, keys, forget_before)
+        )
+        await engine.run_querystring(
+            QueryString(
+                "INSERT INTO admin_login_failures (key, failed_at) "
+                "SELECT key, to_timestamp({}) FROM unnest({}::text[]) AS k(key)",
+                at,
+                keys,
+            )
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, Integer, Text
+from piccolo.columns import JSONB, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from apps.core.schema import created_at_column, id_column, one_of
@@ -38,3 +38,14 @@ class AuditEntry(Table, tablename="audit_entries"):
     created_at = created_at_column()
 
     action_is_valid = one_of("action", AuditAction)
+
+
+class AdminLoginFailure(Table, tablename="admin_login_failures"):
+    """A failed admin login, once per key it counts against (``client:<address>``,
+    ``username:<name>``), shared by every web worker (the login limit,
+    ``apps.adminsite.security.LoginAttempts``). Rows older than the limit's window are
+    deleted as new failures come in; an index on (key, failed_at) serves the count."""
+
+    id = id_column()
+    key = Text(required=True, default=None)
+    failed_at = Timestamptz(required=True, default=None)

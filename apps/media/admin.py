@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import request_actor
+from apps.adminsite.pickers import row_picker
 from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
@@ -59,13 +60,17 @@ def generic_update(table: Any) -> Any:
 
 
 class ChangeAssetStatus(BaseModel):
-    asset_id: uuid.UUID = Field(description="The asset.")
+    asset_id: uuid.UUID = row_picker("assets", "The asset.", listed="live assets")
     status: AssetStatus
     processing_error: str | None = Field(default=None, description="Only for FAILED.")
 
 
 class RecordActuals(BaseModel):
-    prediction_id: uuid.UUID = Field(description="The prediction.")
+    prediction_id: uuid.UUID = row_picker(
+        "predictions",
+        "The prediction.",
+        listed="predictions of live clips without actual figures yet",
+    )
     actual_roas: float | None = None
     actual_ctr: float | None = None
     actual_cpc: float | None = None

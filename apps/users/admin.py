@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import request_actor
+from apps.adminsite.pickers import row_picker
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import not_blank
@@ -40,7 +41,7 @@ async def update_api_key(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
 
 
 class IssueApiKey(BaseModel):
-    user_id: uuid.UUID = Field(description="The key's owner.")
+    user_id: uuid.UUID = row_picker("users", "The key's owner.", listed="live users")
     name: str = Field(min_length=1, description="A label the owner will recognise.")
     scopes: str = Field(default="", description="Comma-separated, e.g. read,write.")
     expires_in_days: int | None = Field(default=None, ge=1, description="Empty: never.")

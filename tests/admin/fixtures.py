@@ -10,7 +10,8 @@ from apps.users.tables import User
 
 
 async def make_user(**values: Any) -> User:
-    user = User(email=f"{secrets.token_hex(4)}@example.com", name="Test user", **values)
+    values.setdefault("email", f"{secrets.token_hex(4)}@example.com")
+    user = User(name="Test user", **values)
     await user.save()
     return user
 

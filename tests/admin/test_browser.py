@@ -338,8 +338,7 @@ async def test_an_operator_cannot_edit_what_the_services_refuse(
                 page,
                 live_admin.url,
                 "change-an-asset's-status",
-                {"status": "PENDING"},
-                typed={"asset_id": seeded["asset"]},
+                {"asset_id": seeded["asset"], "status": "PENDING"},
             )
             await expect(page.get_by_text("is READY: it cannot go to PENDING")).to_be_visible()
             assert await live_admin.fetchrow(asset_sql, asset_id) == asset_before
@@ -419,6 +418,19 @@ async def test_an_operator_cannot_edit_what_the_services_refuse(
                 page.get_by_text("prediction_error field - prediction_error is read only here")
             ).to_be_visible()
             assert await live_admin.fetchrow(prediction_sql, prediction_id) == prediction_before
+            # and the form picks the prediction (listed: it has no actual figures yet) and
+            # the media service computes prediction_error
+            await submit_form(
+                page,
+                live_admin.url,
+                "record-a-prediction's-actual-figures",
+                {"prediction_id": seeded["prediction"]},
+                typed={"actual_roas": "2.5"},
+            )
+            await expect(page.get_by_text(f"Prediction {prediction_id}: error")).to_be_visible()
+            recorded = await live_admin.fetchrow(prediction_sql, prediction_id)
+            assert recorded["actual_roas"] == 2.5
+            assert recorded["prediction_error"] is not None
 
             # when they type a clip's rank: refused
             await open_row(page, live_admin.url, "clips", clip["id"], "rank")
@@ -463,6 +475,26 @@ async def test_an_operator_cannot_edit_what_the_services_refuse(
             await expect(page.get_by_text("Successfully saved")).to_be_visible()
             assert await live_admin.fetchrow(campaign_sql, campaign_id) == campaign_before
             assert (await live_admin.fetchrow(audit_sql, seeded["campaign"]))["n"] == 0
+
+            # when a clip is soft-deleted, the restore form lists it (with its table) and
+            # brings it back when picked
+            deleted_id = uuid.UUID(scored[-1]["id"])
+            await live_admin.fetchrow(
+                "UPDATE clips SET deleted_at = now() WHERE id = $1 RETURNING id", deleted_id
+            )
+            await page.goto(f"{live_admin.url}/admin/#/forms/restore-a-deleted-row/")
+            await page.reload()
+            await expect(
+                page.locator("select[data-picker-for=row_id] option", has_text=str(deleted_id))
+            ).to_contain_text("clips · clip #")
+            await submit_form(
+                page, live_admin.url, "restore-a-deleted-row", {"row_id": str(deleted_id)}
+            )
+            await expect(page.get_by_text(f"Restored clips {deleted_id}")).to_be_visible()
+            restored = await live_admin.fetchrow(
+                "SELECT deleted_at FROM clips WHERE id = $1", deleted_id
+            )
+            assert restored["deleted_at"] is None
 
             # when someone keeps failing to log in, the login page says when to try again
             other = await browser.new_page()

@@ -6,6 +6,7 @@ import httpx
 from piccolo.apps.user.tables import BaseUser
 
 from apps.adminsite.security import LoginAttempts, client_address
+from apps.audit.tables import AdminLoginFailure
 from tests.admin.conftest import PASSWORD, build_app, create_login, csrf
 
 
@@ -29,21 +30,51 @@ def client_of(app: object) -> httpx.AsyncClient:
     )
 
 
-def test_a_block_lifts_when_the_failures_leave_the_window() -> None:
+async def test_a_block_lifts_when_the_failures_leave_the_window() -> None:
     # given 3 failures allowed per 60 s, on a clock the test moves
     now = [1000.0]
     attempts = LoginAttempts(attempts=3, window=60, clock=lambda: now[0])
     keys = ["client:10.0.0.1"]
     for _ in range(3):
-        attempts.record_failure(keys)
+        await attempts.record_failure(keys)
         now[0] += 10
     # then the client waits until the first failure is 60 s old
-    assert attempts.retry_after(keys) == 30
-    assert attempts.retry_after(["client:10.0.0.2"]) == 0
+    assert await attempts.retry_after(keys) == 30
+    assert await attempts.retry_after(["client:10.0.0.2"]) == 0
     now[0] += 29.5
-    assert attempts.retry_after(keys) == 1
+    assert await attempts.retry_after(keys) == 1
     now[0] += 0.5
-    assert attempts.retry_after(keys) == 0
+    assert await attempts.retry_after(keys) == 0
+
+
+async def test_failures_are_rows_and_old_ones_are_deleted() -> None:
+    now = [5000.0]
+    attempts = LoginAttempts(attempts=3, window=60, clock=lambda: now[0])
+    await attempts.record_failure(["client:10.0.0.1", "username:alice"])
+    await attempts.record_failure(["client:10.0.0.9"])
+    assert await AdminLoginFailure.count() == 3
+    # a later failure of one key deletes that key's expired failures (and, once per
+    # window, every key's)
+    now[0] += 61
+    await attempts.record_failure(["client:10.0.0.1"])
+    rows = await AdminLoginFailure.select(AdminLoginFailure.key)
+    assert rows == [{"key": "client:10.0.0.1"}]
+
+
+async def test_two_app_instances_share_the_count() -> None:
+    # given two independent web apps (two uvicorn workers), 3 failures allowed
+    first, second = build_app(attempts=3), build_app(attempts=3)
+    async with client_of(first) as one, client_of(second) as two:
+        await one.get("/admin/")
+        await two.get("/admin/")
+        # when a client fails twice on one worker and once on the other
+        statuses = [(await attempt(one, "shared", "wrong")).status_code for _ in range(2)]
+        statuses.append((await attempt(two, "shared", "wrong")).status_code)
+        # then both workers block it, and say when to try again
+        blocked = [await attempt(client, "shared", "wrong") for client in (one, two)]
+    assert statuses == [401, 401, 401]
+    assert [response.status_code for response in blocked] == [429, 429]
+    assert all(290 <= int(r.headers["Retry-After"]) <= 300 for r in blocked)
 
 
 async def test_a_blocked_client_is_told_when_to_try_again() -> None:
