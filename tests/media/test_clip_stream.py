@@ -61,9 +61,12 @@ async def test_clip_stream_reads_every_live_clip_once_in_order_at_flat_cost() ->
     keys = [(c.created_at, c.id) for c in streamed]
     assert keys == sorted(keys)
     # and page 1 and page 1,000 (of 3 rows) cost the same: an index range scan each
-    first = await _stream_plan(selectors.STREAM_START)
+    # (each measured on its second run: the first one may set hint bits, in a full suite
+    # run it once read 17 buffers against 9)
     deep_key = keys[PAGE * (DEPTH - 1) - 1]
-    deep = await _stream_plan(deep_key)
+    for _ in range(2):
+        first = await _stream_plan(selectors.STREAM_START)
+        deep = await _stream_plan(deep_key)
     assert first["Actual Rows"] == deep["Actual Rows"] == PAGE
     assert deep["Shared Hit Blocks"] <= 1.2 * first["Shared Hit Blocks"] + 2, (first, deep)
     assert "clips_created_at_id" in json.dumps(deep)

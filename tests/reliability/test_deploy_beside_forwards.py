@@ -8,9 +8,12 @@ import time
 
 import asyncpg
 import pytest
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.apps.migrations.tables import Migration
 
 from apps.core.dburl import parse_database_url
 from apps.db.deploy import DEPLOY_LOCK_KEY
+from apps.db.forwards_lock import _race_tolerant
 from tests.conftest import PROJECT_ROOT
 from tests.db.helpers import MIGRATION_FILES, command_env, fetch, start_piccolo_db
 
@@ -67,3 +70,18 @@ async def test_deploy_and_forwards_started_together_apply_every_migration_once(
     )
     assert len(rows) == MIGRATION_FILES and all(row["n"] == 1 for row in rows)
     print(f"\ndeploy + 2 x forwards on an empty database: all ok in {elapsed:.1f} s")
+
+
+async def test_creating_the_migration_table_tolerates_losing_the_race() -> None:
+    # given the migration table exists (another command created it after this one's check)
+    assert await Migration.table_exists()
+
+    async def check_then_create(manager: BaseMigrationManager) -> bool:
+        await Migration.create_table().run()  # the CREATE of a check that said "missing"
+        return True
+
+    # when this command's CREATE runs, it fails in the database but not in the command
+    created = await _race_tolerant(check_then_create)(BaseMigrationManager())
+    assert created is False
+    # and the installed Piccolo method is the tolerant one
+    assert getattr(BaseMigrationManager.create_migration_table, "tolerates_races", False)
