@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from functools import cached_property
@@ -285,7 +286,13 @@ class GatewayCRUD(PiccoloCRUD):
         dead = _DEAD_PARENTS.get()
         if self.config.live_parents and dead and getattr(split_params, "live_parents_only", False):
             column = self.config.live_parents[0]
-            query = query.where(WhereRaw(f"{column} <> ALL({{}})", list(dead)))
+            # The ids go into the SQL text, not a parameter: after five executions of a
+            # prepared statement PostgreSQL may switch to a generic plan that cannot see the
+            # array, and on a deep page that plan was 6x slower (155 ms against 25 ms at
+            # 1,000,000 clips with 200 deleted parents, docs/admin.md). Each id is re-made
+            # by uuid.UUID, so the text holds nothing but canonical UUIDs.
+            ids = ",".join(f"'{uuid.UUID(str(parent))}'" for parent in dead)
+            query = query.where(WhereRaw(f"{column} <> ALL(ARRAY[{ids}]::uuid[])"))
         return query
 
     async def _with_dead_parents(self, call: Callable[[], Awaitable[Response]]) -> Response:

@@ -31,6 +31,7 @@ from apps.media.tables import Asset, Clip, Prediction
 from apps.users.tables import User
 from tests.admin.conftest import ClientFactory, csrf
 from tests.admin.fixtures import make_asset, make_clips, make_user
+from tests.core.statements import count_statements
 
 VARIANTS = [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]
 
@@ -393,8 +394,14 @@ async def test_rows_of_deleted_parents_are_hidden_like_their_parent(
     (kept,) = await make_clips(other, 1)
     client = await client_for(admin=True)
     await client.delete(f"/admin/api/tables/assets/{asset.id}/", headers=csrf(client))
-    listing = await client.get("/admin/api/tables/clips/?__readable=true")
+    with count_statements() as statements:
+        listing = await client.get("/admin/api/tables/clips/?__readable=true")
     ids = {row["id"] for row in listing.json()["rows"]}
+    # the deleted parents are written into the list's SQL, never bound as a parameter: a
+    # prepared statement's generic plan cannot see a bound array (6x slower deep pages)
+    hiding = [(sql, args) for sql, args in statements.executed if "<> ALL(" in sql]
+    assert hiding and all(f"'{asset.id}'" in sql for sql, _ in hiding)
+    assert not any(isinstance(arg, list) for _, args in hiding for arg in args)
     assert str(kept.id) in ids
     assert not ids & {str(c.id) for c in clips}
     # the readable asset is its original name
