@@ -206,11 +206,13 @@ def log_slow_query(query: str, *, seconds: float, operation: str, rows: int) -> 
 class PoolStats:
     """What an engine's pool cannot tell by itself: callers waiting right now."""
 
-    __slots__ = ("__weakref__", "node", "waiting")
+    __slots__ = ("__weakref__", "_wait", "node", "waiting")
 
     def __init__(self, node: str = "primary") -> None:
         self.node = node
         self.waiting = 0
+        # The labelled child, once: labels() takes a lock and builds a tuple on every call.
+        self._wait = POOL_WAIT_SECONDS.labels(node)
 
     def acquire_started(self) -> float:
         self.waiting += 1
@@ -218,13 +220,13 @@ class PoolStats:
 
     def acquire_finished(self, started: float) -> None:
         self.waiting -= 1
-        POOL_WAIT_SECONDS.labels(self.node).observe(time.perf_counter() - started)
+        self._wait.observe(time.perf_counter() - started)
 
     def acquire_failed(self, started: float, *, timed_out: bool) -> None:
         self.waiting -= 1
         if timed_out:
             POOL_TIMEOUTS.labels(self.node).inc()
-            POOL_WAIT_SECONDS.labels(self.node).observe(time.perf_counter() - started)
+            self._wait.observe(time.perf_counter() - started)
 
     def connection_failed(self) -> None:
         CONNECTION_ERRORS.labels(self.node).inc()
