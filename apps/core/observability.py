@@ -14,13 +14,13 @@ query timing off (the pool gauges, read when scraped, stay).
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import json
 import logging
 import threading
 import time
 import weakref
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 DEFAULT_OPERATION = "other"
 SLOW_QUERY_LOGGER = "gatewaydb.slow_query"
@@ -90,13 +91,6 @@ def current_operation() -> str:
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-QUERY_SECONDS = Histogram(
-    "gatewaydb_query_duration_seconds",
-    "Time from sending a query to its last row, by operation (its _count counts the queries).",
-    ["operation"],
-    buckets=LATENCY_BUCKETS,
-    registry=REGISTRY,
-)
 SLOW_QUERIES = Counter(
     "gatewaydb_slow_queries",
     "Queries slower than GATEWAYDB_SLOW_QUERY_MS, by operation.",
@@ -129,18 +123,53 @@ CONNECTION_ERRORS = Counter(
     registry=REGISTRY,
 )
 
-# Per-operation children, cached: labels() takes a lock and builds a tuple on every call.
-_children: dict[str, Any] = {}
+
+class _QueryDurations(Collector):
+    """``gatewaydb_query_duration_seconds``, accumulated in plain per-operation lists.
+
+    prometheus-client's ``Histogram.observe`` takes a lock and walks every bucket for each
+    query; here a query costs one ``bisect`` and two list additions, and the cumulative
+    buckets are built when ``/metrics`` is scraped. Each list holds one count per bucket of
+    :data:`LATENCY_BUCKETS`, the overflow count, then the sum. The hook runs on the event
+    loop's thread; a thread that records queries too takes the GIL between two whole
+    additions at worst (an increment may be lost, never a wrong bucket).
+    """
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, list[float]] = {}
+
+    def collect(self) -> Iterable[Any]:
+        family = HistogramMetricFamily(
+            "gatewaydb_query_duration_seconds",
+            "Time from sending a query to its last row, by operation (its _count counts the "
+            "queries).",
+            labels=["operation"],
+        )
+        bounds = [*(floatToGoString(b) for b in LATENCY_BUCKETS), "+Inf"]
+        for label, counts in list(self.by_operation.items()):
+            running, cumulative = 0.0, []
+            for bound, count in zip(bounds, counts[:-1], strict=True):
+                running += count
+                cumulative.append((bound, running))
+            family.add_metric([label], cumulative, sum_value=counts[-1])
+        yield family
+
+
+QUERY_DURATIONS = _QueryDurations()
+REGISTRY.register(QUERY_DURATIONS)
+_BUCKET_SLOTS = len(LATENCY_BUCKETS) + 2  # the buckets, the overflow, the sum
 
 
 def record_query(query: str, seconds: float, rows: int) -> None:
     """Count and time one query; log it when slow. Never sees the parameters."""
     label = operation_var.get()
-    duration = _children.get(label)
-    if duration is None:
-        duration = _children[label] = QUERY_SECONDS.labels(label)
-    duration.observe(seconds)
-    HISTORY.observe(label, seconds)
+    index = bisect_left(LATENCY_BUCKETS, seconds)
+    counts = QUERY_DURATIONS.by_operation.get(label)
+    if counts is None:
+        counts = QUERY_DURATIONS.by_operation.setdefault(label, [0.0] * _BUCKET_SLOTS)
+    counts[index] += 1
+    counts[-1] += seconds
+    HISTORY.add(label, index, seconds)
     if seconds >= config.slow_query_seconds:
         SLOW_QUERIES.labels(label).inc()
         log_slow_query(query, seconds=seconds, operation=label, rows=rows)
@@ -177,11 +206,13 @@ def log_slow_query(query: str, *, seconds: float, operation: str, rows: int) -> 
 class PoolStats:
     """What an engine's pool cannot tell by itself: callers waiting right now."""
 
-    __slots__ = ("__weakref__", "node", "waiting")
+    __slots__ = ("__weakref__", "_wait", "node", "waiting")
 
     def __init__(self, node: str = "primary") -> None:
         self.node = node
         self.waiting = 0
+        # The labelled child, once: labels() takes a lock and builds a tuple on every call.
+        self._wait = POOL_WAIT_SECONDS.labels(node)
 
     def acquire_started(self) -> float:
         self.waiting += 1
@@ -189,13 +220,13 @@ class PoolStats:
 
     def acquire_finished(self, started: float) -> None:
         self.waiting -= 1
-        POOL_WAIT_SECONDS.labels(self.node).observe(time.perf_counter() - started)
+        self._wait.observe(time.perf_counter() - started)
 
     def acquire_failed(self, started: float, *, timed_out: bool) -> None:
         self.waiting -= 1
         if timed_out:
             POOL_TIMEOUTS.labels(self.node).inc()
-            POOL_WAIT_SECONDS.labels(self.node).observe(time.perf_counter() - started)
+            self._wait.observe(time.perf_counter() - started)
 
     def connection_failed(self) -> None:
         CONNECTION_ERRORS.labels(self.node).inc()
@@ -309,17 +340,23 @@ class LatencyHistory:
     def __init__(self, minutes: int = HISTORY_MINUTES) -> None:
         self._minutes: deque[_Minute] = deque(maxlen=minutes)
         self._lock = threading.Lock()
+        self._latest: _Minute | None = None
 
     def observe(self, label: str, seconds: float, *, now: float | None = None) -> None:
-        minute = int((time.time() if now is None else now) // 60)
+        self.add(label, bisect_left(LATENCY_BUCKETS, seconds), seconds, now=now)
+
+    def add(self, label: str, index: int, seconds: float, *, now: float | None = None) -> None:
+        """:meth:`observe` with the bucket already found (``record_query`` finds it once)."""
+        minute = int((_now() if now is None else now) // 60)
         with self._lock:
-            if not self._minutes or self._minutes[-1].minute != minute:
-                self._minutes.append(_Minute(minute))
-            counts = self._minutes[-1].by_operation.get(label)
+            latest = self._latest
+            if latest is None or latest.minute != minute:
+                latest = self._latest = _Minute(minute)
+                self._minutes.append(latest)
+            counts = latest.by_operation.get(label)
             if counts is None:
-                counts = [0.0] * (len(LATENCY_BUCKETS) + 2)
-                self._minutes[-1].by_operation[label] = counts
-            counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+                counts = latest.by_operation[label] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+            counts[index] += 1
             counts[-1] += seconds
 
     def series(self, *, now: float | None = None) -> dict[str, list[LatencyPoint]]:
@@ -345,6 +382,7 @@ class LatencyHistory:
     def clear(self) -> None:
         with self._lock:
             self._minutes.clear()
+            self._latest = None
 
 
 def _quantile(buckets: list[float], total: int, q: float) -> float:
@@ -357,4 +395,5 @@ def _quantile(buckets: list[float], total: int, q: float) -> float:
     return LATENCY_BUCKETS[-1]
 
 
+_now = time.time
 HISTORY = LatencyHistory()

@@ -24,8 +24,8 @@ the setting itself.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable
+from time import perf_counter
 from typing import Any
 
 import asyncpg
@@ -88,46 +88,51 @@ class GatewayConnection(asyncpg.Connection):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.session_changed = False
 
-    async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
+    # The timing hook. Each override is a plain function: with timing off it hands back
+    # asyncpg's own coroutine (no extra coroutine frame per statement), with timing on the
+    # timed coroutine below. Timed and counted under the current operation
+    # (apps/core/observability.py); never the arguments.
+    def execute(self, query: str, *args: Any, **kwargs: Any) -> Awaitable[str]:
         if changes_session(query):
             self.session_changed = True
         if args or not observability.config.enabled:
-            result: str = await super().execute(query, *args, **kwargs)  # args: via _execute
-            return result
-        started = time.perf_counter()
+            return super().execute(query, *args, **kwargs)  # type: ignore[no-any-return]  # args: via _execute
+        return self._timed_execute(query, kwargs)
+
+    async def _timed_execute(self, query: str, kwargs: dict[str, Any]) -> str:
+        started = perf_counter()
         try:
-            result = await super().execute(query, **kwargs)
+            result: str = await super().execute(query, **kwargs)
         except BaseException as error:
-            observability.record_query_error(query, time.perf_counter() - started, error)
+            observability.record_query_error(query, perf_counter() - started, error)
             raise
-        observability.record_query(query, time.perf_counter() - started, 0)
+        observability.record_query(query, perf_counter() - started, 0)
         return result
 
-    async def _execute(self, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
-        # Where fetch, fetchrow, fetchval and execute-with-arguments run: timed and counted
-        # under the current operation (apps/core/observability.py); never the arguments.
+    def _execute(self, query: str, args: Any, *rest: Any, **kwargs: Any) -> Awaitable[Any]:
+        # Where fetch, fetchrow, fetchval and execute-with-arguments run.
         if not observability.config.enabled:
-            return await super()._execute(query, args, *rest, **kwargs)
-        started = time.perf_counter()
-        try:
-            result = await super()._execute(query, args, *rest, **kwargs)
-        except BaseException as error:
-            observability.record_query_error(query, time.perf_counter() - started, error)
-            raise
-        rows = result[0] if kwargs.get("return_status") else result
-        observability.record_query(query, time.perf_counter() - started, len(rows or ()))
-        return result
+            return super()._execute(query, args, *rest, **kwargs)  # type: ignore[no-any-return]
+        return self._timed(super()._execute(query, args, *rest, **kwargs), query, kwargs)
 
-    async def _executemany(self, query: str, args: Any, *rest: Any, **kw: Any) -> Any:
+    def _executemany(self, query: str, args: Any, *rest: Any, **kw: Any) -> Awaitable[Any]:
         if not observability.config.enabled:
-            return await super()._executemany(query, args, *rest, **kw)
-        started = time.perf_counter()
+            return super()._executemany(query, args, *rest, **kw)  # type: ignore[no-any-return]
+        return self._timed(super()._executemany(query, args, *rest, **kw), query, None)
+
+    @staticmethod
+    async def _timed(statement: Awaitable[Any], query: str, kwargs: dict[str, Any] | None) -> Any:
+        started = perf_counter()
         try:
-            result = await super()._executemany(query, args, *rest, **kw)
+            result = await statement
         except BaseException as error:
-            observability.record_query_error(query, time.perf_counter() - started, error)
+            observability.record_query_error(query, perf_counter() - started, error)
             raise
-        observability.record_query(query, time.perf_counter() - started, len(result or ()))
+        seconds = perf_counter() - started
+        # executemany (no kwargs) returns the rows it returned (or None); _execute its rows,
+        # or (rows, status, ...) when asked for the status.
+        rows = result[0] if kwargs is not None and kwargs.get("return_status") else result
+        observability.record_query(query, seconds, len(rows or ()))
         return result
 
     def _get_statement(self, query: str, *args: Any, **kwargs: Any) -> Awaitable[Any]:
