@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from typing import Any
 
 import pytest
@@ -60,15 +61,23 @@ async def test_clip_stream_reads_every_live_clip_once_in_order_at_flat_cost() ->
     assert len(statements) == len(streamed) // 500 + 1
     keys = [(c.created_at, c.id) for c in streamed]
     assert keys == sorted(keys)
-    # and page 1 and page 1,000 (of 3 rows) cost the same: an index range scan each
-    # (each measured on its second run: the first one may set hint bits, in a full suite
-    # run it once read 17 buffers against 9)
-    deep_key = keys[PAGE * (DEPTH - 1) - 1]
-    for _ in range(2):
-        first = await _stream_plan(selectors.STREAM_START)
-        deep = await _stream_plan(deep_key)
-    assert first["Actual Rows"] == deep["Actual Rows"] == PAGE
-    assert deep["Shared Hit Blocks"] <= 1.2 * first["Shared Hit Blocks"] + 2, (first, deep)
+
+    # and the pages near 1,000 (of 3 rows) cost what the first pages cost: an index range
+    # scan each. Ten pages on each side, compared by median: one page whose 3 rows straddle
+    # two heap or leaf pages reads a few buffers more wherever it is (in full-suite runs a
+    # single deep page once read 11 buffers against 7, and 17 against 9).
+    async def buffers(after: tuple[Any, Any]) -> float:
+        plan = await _stream_plan(after)
+        assert plan["Actual Rows"] == PAGE
+        return float(plan["Shared Hit Blocks"] + plan.get("Shared Read Blocks", 0))
+
+    starts = [selectors.STREAM_START, *(keys[PAGE * n - 1] for n in range(1, 10))]
+    deep_starts = [keys[PAGE * n - 1] for n in range(DEPTH - 10, DEPTH)]
+    await buffers(deep_starts[0])  # warm-up: the first visit may set hint bits
+    shallow = statistics.median([await buffers(after) for after in starts])
+    deep_cost = statistics.median([await buffers(after) for after in deep_starts])
+    assert deep_cost <= 1.2 * shallow + 2, (shallow, deep_cost)
+    deep = await _stream_plan(deep_starts[-1])
     assert "clips_created_at_id" in json.dumps(deep)
 
 
