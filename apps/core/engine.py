@@ -266,6 +266,11 @@ class GatewayEngine(PostgresEngine):
         observability.watch_pool(self)
 
     @property
+    def callers_waiting(self) -> int:
+        """Callers waiting in the pool's own path for a connection right now."""
+        return self._waiting
+
+    @property
     def url(self) -> DatabaseUrl:
         """The database's URL; the first use of a lazy engine resolves it (starts a server)."""
         if self._url is None:

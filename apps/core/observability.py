@@ -204,26 +204,23 @@ def log_slow_query(query: str, *, seconds: float, operation: str, rows: int) -> 
 
 
 class PoolStats:
-    """What an engine's pool cannot tell by itself: callers waiting right now."""
+    """The pool's wait times, timeouts and connection errors (the callers waiting right now
+    are counted by the engine itself, which needs that count for fairness)."""
 
-    __slots__ = ("__weakref__", "_wait", "node", "waiting")
+    __slots__ = ("__weakref__", "_wait", "node")
 
     def __init__(self, node: str = "primary") -> None:
         self.node = node
-        self.waiting = 0
         # The labelled child, once: labels() takes a lock and builds a tuple on every call.
         self._wait = POOL_WAIT_SECONDS.labels(node)
 
     def acquire_started(self) -> float:
-        self.waiting += 1
         return time.perf_counter()
 
     def acquire_finished(self, started: float) -> None:
-        self.waiting -= 1
         self._wait.observe(time.perf_counter() - started)
 
     def acquire_failed(self, started: float, *, timed_out: bool) -> None:
-        self.waiting -= 1
         if timed_out:
             POOL_TIMEOUTS.labels(self.node).inc()
             self._wait.observe(time.perf_counter() - started)
@@ -236,7 +233,8 @@ _engines: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def watch_pool(engine: Any) -> None:
-    """Report ``engine``'s pool (it has ``pool``, ``pool_max_size`` and ``pool_stats``)."""
+    """Report ``engine``'s pool (it has ``pool``, ``pool_max_size``, ``pool_stats`` and
+    ``callers_waiting``)."""
     _engines.add(engine)
 
 
@@ -255,9 +253,10 @@ def pool_figures(engine: Any) -> PoolFigures:
     pool = engine.pool
     stats: PoolStats = engine.pool_stats
     if pool is None:
-        return PoolFigures(stats.node, 0, engine.pool_max_size, 0, 0, stats.waiting)
+        return PoolFigures(stats.node, 0, engine.pool_max_size, 0, 0, engine.callers_waiting)
     size, idle = pool.get_size(), pool.get_idle_size()
-    return PoolFigures(stats.node, size, pool.get_max_size(), size - idle, idle, stats.waiting)
+    waiting = engine.callers_waiting
+    return PoolFigures(stats.node, size, pool.get_max_size(), size - idle, idle, waiting)
 
 
 class _PoolCollector(Collector):
