@@ -116,7 +116,7 @@ def _number(name: str, raw: str, *, integer: bool, minimum: float) -> float:
         raise ConfigurationError(
             f"DATABASE_URL parameter {name}={raw!r} must be >= {minimum:g}",
             field=name,
-            rule="minimum",
+            rule="min",
         )
     return value
 
@@ -159,7 +159,7 @@ def parse_database_url(url: str) -> DatabaseUrl:
     for name, value in pairs:
         if name in query:
             raise ConfigurationError(
-                f"DATABASE_URL parameter {name!r} is given twice", field=name, rule="duplicate"
+                f"DATABASE_URL parameter {name!r} is given twice", field=name, rule="unique"
             )
         if name not in LIBPQ_PARAMETERS and name not in PRISMA_PARAMETERS:
             known = ", ".join(sorted(LIBPQ_PARAMETERS | PRISMA_PARAMETERS))
@@ -175,7 +175,7 @@ def parse_database_url(url: str) -> DatabaseUrl:
             f"DATABASE_URL parameter sslmode={query['sslmode']!r} must be one of "
             + ", ".join(sorted(SSL_MODES)),
             field="sslmode",
-            rule="choice",
+            rule="one_of",
         )
 
     settings: dict[str, Any] = {}
@@ -204,7 +204,7 @@ def parse_database_url(url: str) -> DatabaseUrl:
             raise ConfigurationError(
                 f"DATABASE_URL parameter pgbouncer={flag!r} must be true or false",
                 field="pgbouncer",
-                rule="boolean",
+                rule="type",
             )
         if flag == "true":
             # Transaction pooling cannot keep prepared statements between transactions.

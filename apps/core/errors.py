@@ -44,9 +44,27 @@ class ValidationError(GatewayError):
 
 
 class InvalidStateTransitionError(GatewayError):
-    """A status change that the state machine does not allow."""
+    """A status change that the state machine does not allow.
+
+    ``current`` and ``requested`` are the two status values; ``rule`` is ``current->requested``.
+    """
 
     code = "invalid_transition"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current: str | None = None,
+        requested: str | None = None,
+        field: str | None = "status",
+        rule: str | None = None,
+    ) -> None:
+        if rule is None and current is not None and requested is not None:
+            rule = f"{current}->{requested}"
+        super().__init__(message, field=field, rule=rule)
+        self.current = current
+        self.requested = requested
 
 
 class ConfigurationError(GatewayError):

@@ -5,6 +5,12 @@ dict; on small queries that costs about two thirds of the throughput asyncpg can
 ``bench/``). Services and selectors whose SQL is fixed pass it here with ``$n`` placeholders:
 asyncpg prepares each statement once per connection and reuses it.
 
+This is the project's one way to run hand-written SQL. Every such statement is a module-level
+constant made with :func:`statement` (which records it, so that ``tests/core/test_statements.py``
+prepares each one against the migrated schema: a renamed column fails the suite at once), and
+its column lists come from the table's ``_meta`` through :func:`columns`, never typed by hand.
+A statement whose text varies (optional filters) registers every variant it can take.
+
 A statement runs on the connection of the engine's current transaction when there is one, so
 it joins ``async with Table._meta.db.transaction():`` (and the test suite's rolled-back
 transaction) exactly as Piccolo's own queries do; otherwise on a pooled connection acquired
@@ -26,6 +32,42 @@ from apps.core.engine import Fetch, GatewayEngine
 from apps.core.errors import DatabaseUnavailableError, GatewayError, ValidationError
 
 R = TypeVar("R")
+
+STATEMENTS: dict[str, str] = {}
+"""Every hand-written statement of the project, by text, with the module that made it."""
+
+
+def statement(sql: str, *, owner: str | None = None) -> str:
+    """Record ``sql`` as a hand-written statement and return it unchanged.
+
+    ``tests/core/test_statements.py`` prepares every recorded statement against the migrated
+    schema. ``owner`` (the defining module's ``__name__``) appears in that test's failures.
+    """
+    STATEMENTS.setdefault(sql, owner or "?")
+    return sql
+
+
+def columns(
+    table: type[Table],
+    alias: str | None = None,
+    *,
+    exclude: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+) -> str:
+    """The SELECT list of ``table``'s columns, from ``Table._meta``, in declaration order.
+
+    ``columns(Asset, "a")`` gives ``a.id, a.user_id, ...``; ``only`` keeps the named columns
+    (in declaration order), ``exclude`` drops some. An unknown name is a TypeError: the list
+    must follow the table, not the other way round.
+    """
+    names = [column._meta.db_column_name for column in table._meta.columns]
+    unknown = (set(exclude) | set(only)) - set(names)
+    if unknown:
+        raise TypeError(f"{table._meta.tablename} has no column {', '.join(sorted(unknown))}")
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        prefix + name for name in names if name not in exclude and (not only or name in only)
+    )
 
 
 def engine_of(table: type[Table]) -> PostgresEngine:

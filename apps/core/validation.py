@@ -41,6 +41,92 @@ from apps.core.errors import ValidationError
 from apps.core.observability import DEFAULT_OPERATION, operation_var
 
 E = TypeVar("E", bound=Enum)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# The one set of rule names (``GatewayError.rule``) of the whole project; a test checks that
+# every rule literal in apps/ is one of them. A rule means the same thing wherever it is used.
+RULES: dict[str, str] = {
+    # the shape of an argument
+    "required": "a required argument or field is missing",
+    "unknown_argument": "the function has no such keyword argument",
+    "keyword_only": "services and selectors take keyword arguments only",
+    "type": "the value is not of the declared type",
+    "uuid": "not a UUID",
+    "int64": "outside the range of a BIGINT",
+    "finite": "NaN or an infinity",
+    "one_of": "not one of the allowed values (an enum's members)",
+    "not_blank": "empty or only blanks",
+    "max_length": "longer than the column allows",
+    "min_length": "shorter than required",
+    "max_items": "more items than allowed",
+    "no_nul": "holds a NUL character",
+    "unicode": "not valid Unicode text",
+    "invisible_character": "holds a zero-width or bidi control character",
+    "json": "not JSON, or a value JSON cannot hold",
+    "json_object": "not a JSON object",
+    "list": "not a list",
+    "list_of_strings": "not a list of strings",
+    "min": "below the minimum",
+    "max": "above the maximum",
+    "range": "outside the allowed range",
+    "scale": "more decimal places than the column keeps",
+    "dimensions": "a vector of the wrong length",
+    "non_zero": "a vector of zeros",
+    "count": "not as many items as asked for",
+    "timezone_aware": "a datetime without a timezone",
+    "future": "must lie in the future",
+    "after_start": "an end that comes before its start",
+    "at_least_one": "none of a group of optional values was given",
+    "exactly_one": "not exactly one of a group of values was given",
+    "distinct": "values that must differ are equal",
+    # formats
+    "email_format": "not an email address",
+    "url": "not an http(s) URL",
+    "gs_url": "not a gs:// URL",
+    "scheme": "a URL scheme that is not allowed",
+    "mime_type": "not a type/subtype media type",
+    "iso4217": "not a 3-letter currency code in capitals",
+    "iso3166": "not a 2-letter country code in capitals",
+    "identifier": "not a valid SQL identifier",
+    "scope_format": "an API key scope that is not resource:action",
+    "number": "a setting that is not a number",
+    # the rows
+    "exists": "no live row has this id",
+    "deleted": "no soft-deleted row has this id",
+    "unique": "a row with this value exists",
+    "email_taken": "a live user has this email",
+    "read_only": "the field cannot be changed",
+    "valid": "the credential is not valid",
+    "required_scope": "the API key lacks the scope",
+    "required_for_failed": "a failed asset needs its processing error",
+    "only_for_failed": "only a failed asset has a processing error",
+    "attributed_clip_missing": "the attributed clip does not exist",
+    "performance_metric_duplicate_day": "one row per asset, platform and day",
+    "embedding_wrong_length": "an embedding of the wrong length",
+    # cursors
+    "malformed": "a cursor that is not one of ours",
+    "tampered": "a cursor whose signature does not match",
+    "wrong_list": "a cursor of another list",
+    "unknown_field": "an unknown field",
+    "unknown_parameter": "an unknown parameter",
+    # the database and the files it reads and writes
+    "statement_timeout": "the statement ran too long",
+    "lock_timeout": "a lock was not granted in time",
+    "owner": "only the owner of the object may do this",
+    "privilege": "the role lacks the privilege",
+    "file": "the path is not a file",
+    "folder_exists": "the path is a folder",
+    "no_overwrite": "the file exists and --force was not given",
+    # the Prisma import (the reason a source row is quarantined)
+    "prisma_schema": "the source is not the expected Prisma schema",
+    "id": "a source table without an id column",
+    "null_to_default": "a NULL replaced by the column default",
+    "currency_upper_cased": "a currency code upper-cased",
+    "password_hash_unknown_format": "a password hash in an unknown format",
+    "api_key_blank": "a blank API key",
+    "email_duplicate_ignoring_case": "two emails equal but for case",
+    "parent_quarantined": "a row whose parent was quarantined",
+}
 
 
 def one_of(enum: type[E], value: E | str, *, field: str) -> E:
@@ -107,6 +193,72 @@ def json_object(value: Mapping[str, Any] | None, *, field: str) -> str:
         ) from None
 
 
+MONEY_MAX = Decimal("99999999.99")  # NUMERIC(10, 2)
+_CENT = Decimal("0.01")
+
+
+def money(value: Any, *, field: str, error: type[ValidationError] = ValidationError) -> Decimal:
+    """An exact, non-negative amount with at most two decimal places that fits NUMERIC(10,2).
+
+    Floats are refused (``type``): 0.1 + 0.2 is not 0.3, and money must be exact. Then
+    ``finite``, ``min`` (negative), ``max`` and ``scale`` (more than two decimal places).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise error(
+            f"{field} must be a Decimal (or an int), not {type(value).__name__}",
+            field=field,
+            rule="type",
+        )
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise error(f"{field} must be a finite amount", field=field, rule="finite")
+    if amount < 0:
+        raise error(f"{field} must not be negative", field=field, rule="min")
+    if amount > MONEY_MAX:
+        raise error(f"{field} must be at most {MONEY_MAX}", field=field, rule="max")
+    if amount != amount.quantize(_CENT):
+        raise error(f"{field} must have at most two decimal places", field=field, rule="scale")
+    return amount
+
+
+def count(value: Any, *, field: str, error: type[ValidationError] = ValidationError) -> int:
+    """A non-negative whole number that fits a BIGINT (``type``, ``min``, ``int64``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(f"{field} must be an int", field=field, rule="type")
+    if value < 0:
+        raise error(f"{field} must not be negative", field=field, rule="min")
+    if value > INT64_MAX:
+        raise error(f"{field} must fit a 64-bit integer", field=field, rule="int64")
+    return value
+
+
+_CURRENCY_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def currency(
+    value: Any, *, field: str = "currency", error: type[ValidationError] = ValidationError
+) -> str:
+    """A three-letter ISO 4217 code in capitals, such as USD (``iso4217``)."""
+    if not isinstance(value, str) or len(value) != 3 or not set(value) <= _CURRENCY_LETTERS:
+        raise error(
+            f"{field} must be a 3-letter ISO 4217 code such as USD", field=field, rule="iso4217"
+        )
+    return value
+
+
+def not_before(
+    start: Any,
+    end: Any,
+    *,
+    field: str,
+    start_field: str,
+    error: type[ValidationError] = ValidationError,
+) -> None:
+    """``end`` (the value of ``field``) must not come before ``start`` when both are set."""
+    if start is not None and end is not None and end < start:
+        raise error(f"{field} must not be before {start_field}", field=field, rule="after_start")
+
+
 # --- The boundary: one decorator every public service and selector wears -------------------
 #
 # ``@validated`` checks each keyword argument against the function's own type hints before
@@ -118,7 +270,6 @@ def json_object(value: Mapping[str, Any] | None, *, field: str) -> str:
 #   required, unknown_argument, type, uuid, int64, finite, one_of, max_length, no_nul,
 #   unicode, invisible_character, json, json_object, list, list_of_strings
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DEFAULT_TEXT_MAX_LENGTH = 10_000
 # Field names whose length differs from the default, in characters; the tables enforce the
 # same limits with CHECK constraints.

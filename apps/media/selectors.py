@@ -23,6 +23,7 @@ from apps.core.records import Column, EnumColumn, JsonColumn, Row
 from apps.core.validation import one_of, validated
 from apps.media.errors import AssetNotFoundError, ClipNotFoundError, PredictionNotFoundError
 from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus, Prediction
+from apps.users.selectors import user_is_live
 
 # --- records -----------------------------------------------------------------------------
 
@@ -199,10 +200,27 @@ PREDICTION_COLUMNS = (
 
 
 # Visibility: a live asset belongs to a live user; a live clip to a live asset.
-LIVE_ASSET = (
-    "a.deleted_at IS NULL AND EXISTS "
-    "(SELECT 1 FROM users u WHERE u.id = a.user_id AND u.deleted_at IS NULL)"
+LIVE_ASSET = "a.deleted_at IS NULL AND " + user_is_live("a.user_id")
+
+
+def asset_is_live(asset_id: str) -> str:
+    """The SQL condition "the asset ``asset_id`` is live": not soft-deleted, owner live.
+
+    The media app's one definition of a live asset, for the SQL of other apps (ads) whose
+    rows hang off an asset; ``asset_id`` is a column reference or a ``$n`` parameter.
+    """
+    return (
+        "EXISTS (SELECT 1 FROM assets live_a WHERE live_a.id = "
+        f"{asset_id} AND live_a.deleted_at IS NULL AND {user_is_live('live_a.user_id')})"
+    )
+
+
+LIVE_CLIP_ASSETS = (
+    "(SELECT c.id AS clip_id, c.asset_id FROM clips c JOIN assets a ON a.id = c.asset_id "
+    f"WHERE c.deleted_at IS NULL AND {LIVE_ASSET})"
 )
+"""A derived table (``clip_id``, ``asset_id``) of the live clips and their assets, for the
+SQL of other apps that follow a clip to its asset: ``JOIN {LIVE_CLIP_ASSETS} lc ON ...``."""
 
 # --- assets ------------------------------------------------------------------------------
 

@@ -60,12 +60,27 @@ API_KEY_COLUMNS = (
 )
 
 
+def user_is_live(user_id: str) -> str:
+    """The SQL condition "the user ``user_id`` exists and is not soft-deleted".
+
+    The users app's one definition of a live user, for the SQL of the apps whose rows hang
+    off a user (``user_is_live("a.user_id")``); they never read the users table themselves.
+    ``user_id`` is a column reference or a ``$n`` parameter. Served by the primary key.
+    """
+    return (
+        "EXISTS (SELECT 1 FROM users live_u "
+        f"WHERE live_u.id = {user_id} AND live_u.deleted_at IS NULL)"
+    )
+
+
 def normalize_email(email: str) -> str:
     """The stored form of an email: surrounding blanks removed, lower case."""
     return email.strip().lower()
 
 
-_USER_BY_ID = f"SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL"
+_USER_BY_ID = rawsql.statement(
+    f"SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL", owner=__name__
+)
 _USER_BY_ID_ANY = f"SELECT {USER_COLUMNS} FROM users WHERE id = $1"
 # Served by the unique index users_email_lower_key on lower(email).
 _USER_BY_EMAIL = f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
