@@ -25,6 +25,7 @@ from typing import Any, TypeVar, overload
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.query.base import Query
 from piccolo.table import Table
 
 from apps.core.db_errors import translate
@@ -193,6 +194,36 @@ async def fetchrow(
 async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
     """The first column of the first row of ``sql``, or None."""
     return await _run(engine, sql, args, Fetch.VALUE, None)
+
+
+# Piccolo's query builder writes the cold paths; its queries run here too, so that they return
+# the project's one row type and go through the same connection, timing and error handling.
+
+
+def _compiled(query: Query[Any, Any]) -> tuple[PostgresEngine, str, tuple[Any, ...]]:
+    (querystring,) = query.querystrings  # one statement on PostgreSQL
+    sql, args = querystring.compile_string(engine_type="postgres")
+    return engine_of(query.table), sql, tuple(args)
+
+
+async def fetch_query(query: Query[Any, Any], *, record_class: type[R]) -> list[R]:
+    """The rows of a Piccolo query (``Table.update(...).returning(...)``) as ``record_class``."""
+    engine, sql, args = _compiled(query)
+    rows: list[R] = await _run(engine, sql, args, Fetch.ROWS, record_class)
+    return rows
+
+
+async def fetchrow_query(query: Query[Any, Any], *, record_class: type[R]) -> R | None:
+    """The first row of a Piccolo query as ``record_class``, or None."""
+    engine, sql, args = _compiled(query)
+    row: R | None = await _run(engine, sql, args, Fetch.ROW, record_class)
+    return row
+
+
+async def execute_query(query: Query[Any, Any]) -> None:
+    """Run a Piccolo query whose result is not needed."""
+    engine, sql, args = _compiled(query)
+    await _run(engine, sql, args, Fetch.VALUE, None)
 
 
 def _broken_connection(error: Exception) -> GatewayError:

@@ -104,3 +104,24 @@ async def test_an_argument_asyncpg_cannot_encode_is_a_validation_error() -> None
     with pytest.raises(ValidationError):
         async with rawsql.connection(engine) as conn:
             await conn.fetch("SELECT id FROM users WHERE id = $1", "not-a-uuid")
+
+
+async def test_a_piccolo_query_runs_on_the_one_path_and_returns_typed_rows() -> None:
+    # given a user written by Piccolo's query builder inside the test's transaction
+    await User.insert(User(email="builder@example.com", name="Before", role="ADMIN"))
+    query = (
+        User.update({User.name: "After"})
+        .where(User.email == "builder@example.com")
+        .returning(User.id, User.role, User.settings)
+    )
+    # when the query runs through rawsql with a row class
+    row = await rawsql.fetchrow_query(query, record_class=_Person)
+    # then the row is typed (enum member, decoded JSON) and the update is visible
+    assert row is not None and row.role is Role.ADMIN and row.settings == {}
+    assert await User.select(User.name).first().run() == {"name": "After"}
+    rows = await rawsql.fetch_query(
+        User.select(User.id, User.role, User.settings), record_class=_Person
+    )
+    assert [r.id for r in rows] == [row.id]
+    await rawsql.execute_query(User.delete().where(User.id == row.id))
+    assert await User.count() == 0
