@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
+
+.PHONY: test-pgbouncer
 .PHONY: run test install install-dev migrate lint typecheck check stop clean squawk drift
 .PHONY: bench-admin bench-services bench
 
@@ -35,10 +37,18 @@ migrate: install
 	$(BIN)/piccolo migrations forwards all
 
 ## make test: the whole suite against a throwaway embedded PostgreSQL (installs Debian's
-## chromium for the admin browser test when it is missing: apt-get as root, sudo otherwise).
+## chromium and pgbouncer when they are missing: apt-get as root, sudo otherwise).
 test: install-dev
-	scripts/ensure_chromium.sh
+	scripts/ensure_test_tools.sh
 	$(BIN)/pytest -p no:cacheprovider
+
+## make test-pgbouncer: the service and admin suites again, every connection through a real
+## PgBouncer in transaction pooling mode (CI runs it after make test).
+test-pgbouncer: install-dev
+	scripts/ensure_test_tools.sh
+	TEST_VIA_PGBOUNCER=1 $(BIN)/pytest -p no:cacheprovider tests/admin tests/users tests/media \
+		tests/ads tests/knowledge tests/scaling/test_pgbouncer.py \
+		--deselect tests/admin/test_browser.py
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -85,6 +85,18 @@ def _prepare_databases() -> None:
 
 _prepare_databases()
 os.environ["DATABASE_URL"] = database_url(TEST_DATABASE)
+# `make test-pgbouncer`: the suite's own connections go through a real PgBouncer in
+# transaction pooling mode (tests/scaling/pgbouncer.py); the set-up above stays direct.
+if os.environ.get("TEST_VIA_PGBOUNCER") == "1":
+    from tests.scaling.pgbouncer import Bouncer
+
+    _bouncer = Bouncer(SERVER_URL)
+    _bouncer.start()
+    atexit.register(_bouncer.stop)
+    os.environ["DATABASE_URL"] = _bouncer.url(TEST_DATABASE)
+    BOUNCER: Bouncer | None = _bouncer
+else:
+    BOUNCER = None
 os.environ["GATEWAYDB_ENVIRONMENT"] = "test"
 
 

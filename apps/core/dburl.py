@@ -71,6 +71,7 @@ class DatabaseUrl:
     command_timeout: float | None = None
     statement_cache_size: int | None = None
     search_path: str | None = None
+    pgbouncer: bool = False
 
     @property
     def redacted(self) -> str:
@@ -209,6 +210,17 @@ def parse_database_url(url: str) -> DatabaseUrl:
         if flag == "true":
             # Transaction pooling cannot keep prepared statements between transactions.
             settings["statement_cache_size"] = 0
+            settings["pgbouncer"] = True
+            if "schema" in query:
+                # PgBouncer refuses (or, told to ignore it, drops) a search_path sent at
+                # connect time: the schema would silently be public.
+                raise ConfigurationError(
+                    "DATABASE_URL parameter schema cannot be used with pgbouncer=true "
+                    "(PgBouncer does not pass search_path on); set the role's search_path "
+                    "with ALTER ROLE ... SET search_path instead",
+                    field="schema",
+                    rule="pgbouncer_incompatible",
+                )
     if "schema" in query:
         settings["search_path"] = query.pop("schema")
     if "port" in query:

@@ -26,6 +26,7 @@ from apps.core.db_errors import translate
 from apps.core.dburl import DatabaseUrl, parse_database_url
 from apps.core.embedded import DATABASE_NAME, start_embedded_server
 from apps.core.errors import ConfigurationError, DatabaseUnavailableError, PoolTimeoutError
+from apps.core.replicas import Replica, ReplicaSet
 from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
 
@@ -241,6 +242,8 @@ class GatewayTransaction(PostgresTransaction):
 class GatewayEngine(PostgresEngine):
     """PostgresEngine with pool timeout, typed connection errors and the vector codec."""
 
+    node_name: str
+
     def __init__(
         self,
         *,
@@ -249,6 +252,9 @@ class GatewayEngine(PostgresEngine):
         pool_max_size: int = 10,
         pool_timeout: float | None = 10.0,
         log_queries: bool = False,
+        node: str = "primary",
+        replicas: Sequence[GatewayEngine] = (),
+        replica_max_lag: float = 5.0,
     ) -> None:
         # ``url`` may be a function: it is called when a connection is first needed (the
         # embedded server starts then, not when piccolo_conf is imported for `--help`).
@@ -260,9 +266,20 @@ class GatewayEngine(PostgresEngine):
         # Acquirers inside the pool's own (waiting) path; the fast path leaves them first.
         self._waiting = 0
         config = url.asyncpg_arguments() if isinstance(url, DatabaseUrl) else None
-        super().__init__(config=config or {"database": DATABASE_NAME}, log_queries=log_queries)
+        # Piccolo's extra_nodes: a Piccolo query runs on a replica with .run(node="replica-1").
+        extra_nodes: dict[str, GatewayEngine] = {replica.node_name: replica for replica in replicas}
+        super().__init__(
+            config=config or {"database": DATABASE_NAME},
+            log_queries=log_queries,
+            extra_nodes=extra_nodes,
+        )
         self._config = config
-        self.pool_stats = observability.PoolStats()
+        self.node_name = node
+        self.pool_stats = observability.PoolStats(node)
+        self.replicas = ReplicaSet(
+            [Replica(name=name, engine=engine) for name, engine in extra_nodes.items()],
+            max_lag=replica_max_lag,
+        )
         observability.watch_pool(self)
 
     @property
@@ -322,6 +339,7 @@ class GatewayEngine(PostgresEngine):
             await super().start_connection_pool(**options)
         except CONNECT_ERRORS as error:
             raise self._unavailable(error) from error
+        await self.replicas.start()
 
     async def get_new_connection(self) -> asyncpg.Connection:
         try:
@@ -423,6 +441,7 @@ class GatewayEngine(PostgresEngine):
 
     async def close_connection_pool(self) -> None:
         """Close the pool, terminating what is still busy after ``POOL_CLOSE_SECONDS``."""
+        await self.replicas.close()
         pool = self.pool
         if pool is None:
             return
@@ -549,4 +568,43 @@ def build_engine(settings: Settings | None = None) -> GatewayEngine:
         pool_max_size=url.pool_max_size or settings.pool_max_size,
         pool_timeout=pool_timeout or None,
         log_queries=settings.log_queries,
+        replicas=[
+            _replica_engine(settings, with_timeout(replica), number, default_timeout=pool_timeout)
+            for number, replica in enumerate(replica_urls(settings), start=1)
+        ],
+        replica_max_lag=settings.database_replica_max_lag,
+    )
+
+
+def replica_urls(settings: Settings) -> list[DatabaseUrl]:
+    """The parsed ``DATABASE_REPLICA_URLS`` (a bad one is a ConfigurationError naming it)."""
+    urls = []
+    raw = settings.database_replica_urls or ""
+    for number, text in enumerate((part.strip() for part in raw.split(",")), start=1):
+        if not text:
+            continue
+        try:
+            urls.append(parse_database_url(text))
+        except ConfigurationError as error:
+            raise ConfigurationError(
+                f"DATABASE_REPLICA_URLS, URL {number}: {error.message}",
+                field="DATABASE_REPLICA_URLS",
+                rule=error.rule,
+            ) from None
+    return urls
+
+
+def _replica_engine(
+    settings: Settings, url: DatabaseUrl, number: int, *, default_timeout: float | None
+) -> GatewayEngine:
+    # A replica's pool opens no connection until a read needs one: a standby that is down
+    # when the app starts costs nothing until then.
+    return GatewayEngine(
+        url=url,
+        pool_min_size=0,
+        pool_max_size=url.pool_max_size or settings.pool_max_size,
+        pool_timeout=(url.pool_timeout if url.pool_timeout is not None else default_timeout)
+        or None,
+        log_queries=settings.log_queries,
+        node=f"replica-{number}",
     )

@@ -28,6 +28,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.query.base import Query
 from piccolo.table import Table
 
+from apps.core import replicas
 from apps.core.db_errors import translate
 from apps.core.engine import Fetch, GatewayEngine
 from apps.core.errors import DatabaseUnavailableError, GatewayError, ValidationError
@@ -138,6 +139,12 @@ async def _run(
                 return await engine.execute_statement(
                     transaction.connection, sql, args, fetch, record_class
                 )
+            if engine.replicas and replicas.wants_replica():
+                done, result = await replicas.run_on_replica(
+                    engine.replicas, sql, args, fetch, record_class
+                )
+                if done:
+                    return result
             return await engine.run_pooled(sql, args, fetch, record_class)
         # pragma: no cover - the project always uses GatewayEngine
         conn = transaction.connection if transaction is not None else await _acquire(engine)

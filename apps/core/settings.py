@@ -45,6 +45,19 @@ class Settings(BaseSettings):
             "unset means DATABASE_URL."
         ),
     )
+    database_replica_urls: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_REPLICA_URLS",
+        description=(
+            "Comma-separated PostgreSQL URLs of hot standbys; lag-tolerant reads run there."
+        ),
+    )
+    database_replica_max_lag: float = Field(
+        default=5.0,
+        ge=0,
+        validation_alias="DATABASE_REPLICA_MAX_LAG",
+        description="Seconds a replica may be behind before reads skip it.",
+    )
     environment: Literal["development", "test", "production"] = Field(
         default="development", description="Production refuses destructive commands."
     )

@@ -90,6 +90,7 @@ RULES: dict[str, str] = {
     "identifier": "not a valid SQL identifier",
     "scope_format": "an API key scope that is not resource:action",
     "number": "a setting that is not a number",
+    "pgbouncer_incompatible": "needs a direct connection, not PgBouncer's transaction pooling",
     # the rows
     "exists": "no live row has this id",
     "deleted": "no soft-deleted row has this id",

@@ -60,11 +60,27 @@ def as_migration_role() -> Iterator[GatewayEngine]:
     ``DATABASE_MIGRATION_URL`` is set; otherwise as ``DATABASE_URL``)."""
     engine = project_engine()
     url = migration_url()
+    direct_connection_required(url or engine.url)
     if url is None:
         yield engine
         return
     with engine.connecting_as(url):
         yield engine
+
+
+def direct_connection_required(url: DatabaseUrl) -> None:
+    """Refuse to change the schema through PgBouncer (``pgbouncer=true``): the deploy lock
+    is a session advisory lock and ``CREATE INDEX CONCURRENTLY`` cannot run in a transaction
+    block, neither of which survives transaction pooling."""
+    if url.pgbouncer:
+        raise ConfigurationError(
+            "deploy, reset and restore need a direct connection to PostgreSQL, not PgBouncer "
+            "(pgbouncer=true): the deploy lock is a session advisory lock and concurrent index "
+            "builds cannot share a pooled transaction; set DATABASE_MIGRATION_URL to the "
+            "server's own address",
+            field="DATABASE_MIGRATION_URL",
+            rule="pgbouncer_incompatible",
+        )
 
 
 P = ParamSpec("P")
