@@ -179,6 +179,26 @@ async def test_user_update_refuses_bad_values_and_unknown_users() -> None:
     assert (await selectors.user_get(user_id=user.id)).name == "B"
 
 
+async def test_user_update_takes_none_as_a_value_not_as_left_out() -> None:
+    # given a user (none of the columns user_update changes may be NULL)
+    user = await services.user_create(email="none@example.com", name="None")
+    # when a field is passed as None, and when a deleted user is updated
+    with pytest.raises(ValidationError) as none:
+        await services.user_update(user_id=user.id, name=None)  # type: ignore[arg-type]
+    await services.user_soft_delete(user_id=user.id)
+    with pytest.raises(UserNotFoundError) as deleted:
+        await services.user_update(user_id=user.id, role=Role.ADMIN)
+    # then None is refused as a value of the wrong type, and the deleted user is not found
+    assert (none.value.field, none.value.rule) == ("name", "type")
+    assert (deleted.value.field, deleted.value.rule, deleted.value.code) == (
+        "user_id",
+        "exists",
+        "user_not_found",
+    )
+    stored = await User.select(User.name, User.role).where(User.id == user.id).first()
+    assert stored == {"name": "None", "role": "USER"}
+
+
 async def test_user_update_with_nothing_to_change_returns_the_user_untouched() -> None:
     # given a user
     user = await services.user_create(email="same@example.com", name="Same")
