@@ -12,6 +12,7 @@ from apps.users import selectors, services
 from apps.users.errors import EmailTakenError, InvalidCredentialsError, UserNotFoundError
 from apps.users.tables import Role, User
 from tests.conftest import savepoint
+from tests.core.statements import count_statements
 
 
 async def test_user_create_normalises_the_email_and_returns_the_record() -> None:
@@ -246,3 +247,19 @@ async def test_user_purge_removes_only_users_deleted_long_enough_ago() -> None:
     assert remaining == {recent.id, live.id}
     with pytest.raises(ValidationError):
         await services.user_purge(older_than=datetime.timedelta(days=-1))
+
+
+async def test_user_update_sends_the_update_and_one_read_back() -> None:
+    # given a user (a first update warms asyncpg's type lookups up)
+    user = await services.user_create(email="count@example.com", name="Count")
+    await services.user_update(user_id=user.id, name="Warm")
+    # when a field changes, and when nothing does
+    with count_statements() as changed:
+        await services.user_update(user_id=user.id, name="Counted", role=Role.ADMIN)
+    with count_statements() as unchanged:
+        await services.user_update(user_id=user.id)
+    # then the change is one UPDATE ... RETURNING and the read of the row (its has_password
+    # is computed), and nothing given is the read alone
+    assert len(changed) == 2, changed
+    assert changed.sent[0].startswith('UPDATE "users" SET')
+    assert len(unchanged) == 1, unchanged

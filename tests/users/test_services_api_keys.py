@@ -20,6 +20,7 @@ from apps.users.errors import (
 from apps.users.records import UserRecord
 from apps.users.tables import ApiKey
 from piccolo_conf import DB
+from tests.core.statements import count_statements
 
 
 @pytest.fixture
@@ -243,3 +244,18 @@ async def test_api_key_revoke_of_a_revoked_key_still_checks_the_owner(owner: Use
     again = await services.api_key_revoke(api_key_id=issued.record.id, user_id=owner.id)
     # then the other user is refused and the owner gets the key as it was
     assert again == revoked
+
+
+async def test_api_key_revoke_is_one_statement_the_first_time(owner: UserRecord) -> None:
+    # given two live keys (the first revoke warms asyncpg's type lookups up)
+    first = await services.api_key_issue(user_id=owner.id, name="one")
+    second = await services.api_key_issue(user_id=owner.id, name="two")
+    await services.api_key_revoke(api_key_id=first.record.id)
+    # when the second is revoked, then revoked again
+    with count_statements() as revoking:
+        await services.api_key_revoke(api_key_id=second.record.id, user_id=owner.id)
+    with count_statements() as again:
+        await services.api_key_revoke(api_key_id=second.record.id)
+    # then revoking is one UPDATE ... RETURNING; a revoked key is read back as it is
+    assert len(revoking) == 1, revoking
+    assert len(again) == 2, again
