@@ -324,7 +324,8 @@ def _valid_scopes(scopes: Iterable[str]) -> list[str]:
     return cleaned
 
 
-# One statement: the key is inserted only when its owner is live (nothing returned otherwise).
+# One statement: the key is inserted only when its owner is live (nothing returned otherwise),
+# an INSERT ... SELECT that the query builder cannot write.
 _INSERT_API_KEY = rawsql.statement(
     "INSERT INTO api_keys AS k (id, user_id, name, prefix, key_hash, scopes, expires_at) "
     "SELECT coalesce($7::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6 "
@@ -454,8 +455,6 @@ async def api_key_revoke(
 
 __all__ = [
     "API_KEY_PREFIX",
-    "ApiKeyPrincipal",
-    "IssuedApiKey",
     "api_key_issue",
     "api_key_revoke",
     "api_key_verify",
