@@ -55,7 +55,8 @@ async def _ops(call: Call, calls: int) -> tuple[float, float]:
 async def main(rounds: int, calls: int, profile: bool) -> None:
     from apps.core import rawsql
     from apps.users import selectors as user_selectors
-    from apps.users.selectors import _USER_BY_EMAIL, UserRecord
+    from apps.users.records import UserRecord
+    from apps.users.selectors import _USER_BY_EMAIL
     from apps.users.tables import User
     from piccolo_conf import DB
 

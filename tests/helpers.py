@@ -45,9 +45,13 @@ async def assert_refused(
     return info.value
 
 
-async def insert_user(email: str | None = None, **columns: Any) -> uuid.UUID:
-    email = email or f"{uuid.uuid4().hex[:8]}@example.com"
-    return await _insert("users", {"email": email, "name": "Test User", **columns})
+async def insert_user(email: str | None = None, **fields: Any) -> uuid.UUID:
+    """A live user made by the users service (``fields``: name, role, settings, password)."""
+    from apps.users.services import user_create
+
+    fields.setdefault("name", "Test User")
+    user = await user_create(email=email or f"{uuid.uuid4().hex[:8]}@example.com", **fields)
+    return user.id
 
 
 async def insert_asset(user_id: uuid.UUID, **columns: Any) -> uuid.UUID:

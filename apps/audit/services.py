@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from apps.audit.records import AUDIT_ENTRY_RETURNING, AuditEntryRecord
 from apps.audit.tables import AuditAction, AuditEntry
-from apps.core.db_errors import translate_errors
+from apps.core import rawsql
 
 SECRET_MARK = "***"
 # Kept out of the trail: the database sets them on every write.
@@ -75,7 +76,7 @@ async def audit_entry_record(
     table_name: str,
     row_id: object,
     changes: Mapping[str, Any] | None = None,
-) -> AuditEntry:
+) -> AuditEntryRecord:
     """Append one entry to the audit log (inside the caller's transaction, if any)."""
     entry = AuditEntry(
         actor_id=actor.id,
@@ -85,6 +86,8 @@ async def audit_entry_record(
         row_id=str(row_id),
         changes=json_safe(dict(changes or {})),
     )
-    async with translate_errors():
-        await entry.save()
-    return entry
+    row = await rawsql.fetchrow_query(
+        AuditEntry.insert(entry).returning(*AUDIT_ENTRY_RETURNING), record_class=AuditEntryRecord
+    )
+    assert row is not None  # an INSERT ... RETURNING returns its row
+    return row

@@ -79,10 +79,10 @@ async def seed_users() -> SeedReport:
     for email, label, scopes in API_KEYS:
         key_id = seed_id("api_keys", f"{email}/{label}")
         try:
-            await selectors.api_key_get(key_id=key_id)
+            await selectors.api_key_get(api_key_id=key_id)
         except ApiKeyNotFoundError:
             issued = await services.api_key_issue(
-                key_id=key_id, user_id=user_id(email), name=label, scopes=scopes
+                api_key_id=key_id, user_id=user_id(email), name=label, scopes=scopes
             )
             report.secrets.append(f"API key for {email} (shown once, store it now): {issued.key}")
             created += 1

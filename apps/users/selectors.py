@@ -10,54 +10,21 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from piccolo.table import Table
 
 from apps.core import rawsql
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
-from apps.core.records import Column, EnumColumn, JsonColumn, Row
+from apps.core.records import Row
 from apps.core.validation import one_of, validated
 from apps.users.errors import ApiKeyNotFoundError, UserNotFoundError
+from apps.users.records import API_KEY_COLUMNS, USER_COLUMNS, ApiKeyRecord, UserRecord
 from apps.users.tables import ApiKey, Role, User
 
-
-class UserRecord(Row):
-    """A user as reads return it; the password hash never leaves the database layer."""
-
-    __slots__ = ()
-    id = Column[uuid.UUID]()
-    email = Column[str]()
-    name = Column[str]()
-    role = EnumColumn(Role)
-    settings = JsonColumn()
-    has_password = Column[bool]()
-    created_at = Column[datetime.datetime]()
-    updated_at = Column[datetime.datetime]()
-    deleted_at = Column[datetime.datetime | None]()
-
-
-class ApiKeyRecord(Row):
-    """An API key as its owner may see it: the display prefix, never the key or its hash."""
-
-    __slots__ = ()
-    id = Column[uuid.UUID]()
-    user_id = Column[uuid.UUID]()
-    name = Column[str]()
-    prefix = Column[str]()
-    scopes = Column[list[str]]()
-    last_used_at = Column[datetime.datetime | None]()
-    expires_at = Column[datetime.datetime | None]()
-    revoked_at = Column[datetime.datetime | None]()
-    created_at = Column[datetime.datetime]()
-
-
-USER_COLUMNS = (
-    "id, email, name, role, settings, password_hash IS NOT NULL AS has_password, "
-    "created_at, updated_at, deleted_at"
-)
-API_KEY_COLUMNS = (
-    "id, user_id, name, prefix, scopes, last_used_at, expires_at, revoked_at, created_at"
-)
+R = TypeVar("R", bound=Row)
 
 
 def user_is_live(user_id: str) -> str:
@@ -73,6 +40,16 @@ def user_is_live(user_id: str) -> str:
     )
 
 
+def user_not_found(user_id: uuid.UUID) -> UserNotFoundError:
+    """The error for a user id that no live user has."""
+    return UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+
+
+def api_key_not_found(api_key_id: uuid.UUID) -> ApiKeyNotFoundError:
+    """The error for an API key id that no key of a live user has."""
+    return ApiKeyNotFoundError(f"API key {api_key_id} not found", field="api_key_id", rule="exists")
+
+
 def normalize_email(email: str) -> str:
     """The stored form of an email: surrounding blanks removed, lower case."""
     return email.strip().lower()
@@ -81,9 +58,14 @@ def normalize_email(email: str) -> str:
 _USER_BY_ID = rawsql.statement(
     f"SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL", owner=__name__
 )
-_USER_BY_ID_ANY = f"SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+_USER_BY_ID_ANY = rawsql.statement(
+    f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", owner=__name__
+)
 # Served by the unique index users_email_lower_key on lower(email).
-_USER_BY_EMAIL = f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
+_USER_BY_EMAIL = rawsql.statement(
+    f"SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND deleted_at IS NULL",
+    owner=__name__,
+)
 
 
 @validated
@@ -92,7 +74,7 @@ async def user_get(*, user_id: uuid.UUID, include_deleted: bool = False) -> User
     sql = _USER_BY_ID_ANY if include_deleted else _USER_BY_ID
     row = await rawsql.fetchrow(rawsql.engine_of(User), sql, user_id, record_class=UserRecord)
     if row is None:
-        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+        raise user_not_found(user_id)
     return row
 
 
@@ -107,25 +89,59 @@ async def user_get_by_email(*, email: str) -> UserRecord:
     return row
 
 
-def _user_list_sql(*, include_deleted: bool, after: bool) -> str:
-    # Newest first; the index users_created_at_id on (created_at, id), read backwards,
-    # serves both the order and the row comparison.
-    conditions = ["($1::text IS NULL OR role = $1)"]
-    if not include_deleted:
-        conditions.append("deleted_at IS NULL")
+def _newest_first(
+    select_list: str, table: str, conditions: list[str], *, after: bool, alias: str = ""
+) -> str:
+    """A page of ``table``'s rows newest first, keyset on (created_at, id): ``$2`` is the page
+    size plus one, ``$3, $4`` the cursor's key when ``after``."""
+    prefix, source = (f"{alias}.", f"{table} {alias}") if alias else ("", table)
     if after:
-        conditions.append("(created_at, id) < ($3, $4)")
+        conditions = [*conditions, f"({prefix}created_at, {prefix}id) < ($3, $4)"]
     return (
-        f"SELECT {USER_COLUMNS} FROM users WHERE {' AND '.join(conditions)} "
-        "ORDER BY created_at DESC, id DESC LIMIT $2"
+        f"SELECT {select_list} FROM {source} WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {prefix}created_at DESC, {prefix}id DESC LIMIT $2"
     )
 
 
-_USER_LIST_SQL = {
-    (include_deleted, after): _user_list_sql(include_deleted=include_deleted, after=after)
-    for include_deleted in (False, True)
-    for after in (False, True)
-}
+def _variants(build: Callable[[bool, bool], str]) -> dict[tuple[bool, bool], str]:
+    """Every variant of a list statement, keyed by (its filter flag, after a cursor), each
+    built and registered at import time."""
+    return {
+        (flag, after): rawsql.statement(build(flag, after), owner=__name__)
+        for flag in (False, True)
+        for after in (False, True)
+    }
+
+
+async def _page(
+    table: type[Table],
+    sql: str,
+    args: list[Any],
+    *,
+    size: int,
+    cursor: str | None,
+    list_name: str,
+    record_class: type[R],
+) -> Page[R]:
+    """Run one of the list statements (``sql`` is the variant for ``cursor``) and page it."""
+    if cursor is not None:
+        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
+    rows = await rawsql.fetch(rawsql.engine_of(table), sql, *args, record_class=record_class)
+    return keyset_page(
+        rows, limit=size, list_name=list_name, key=lambda row: (row["created_at"], row["id"])
+    )
+
+
+# Newest first; the index users_created_at_id on (created_at, id), read backwards, serves
+# both the order and the row comparison.
+_USER_LIST_SQL = _variants(
+    lambda include_deleted, after: _newest_first(
+        USER_COLUMNS,
+        "users",
+        ["($1::text IS NULL OR role = $1)"] + ([] if include_deleted else ["deleted_at IS NULL"]),
+        after=after,
+    )
+)
 
 
 @validated
@@ -139,60 +155,46 @@ async def user_list(
     """Users, newest first, one page at a time; pass ``next_cursor`` back for the next page."""
     size = page_size(limit)
     role_value = one_of(Role, role, field="role").value if role is not None else None
-    list_name = f"users.user_list:{role_value}:{include_deleted}"
-    args: list[Any] = [role_value, size + 1]
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    sql = _USER_LIST_SQL[(include_deleted, cursor is not None)]
-    rows = await rawsql.fetch(rawsql.engine_of(User), sql, *args, record_class=UserRecord)
-    return keyset_page(
-        rows,
-        limit=size,
+    list_name = f"users:{role_value}:{include_deleted}"
+    return await _page(
+        User,
+        _USER_LIST_SQL[(include_deleted, cursor is not None)],
+        [role_value, size + 1],
+        size=size,
+        cursor=cursor,
         list_name=list_name,
-        key=lambda user: (user.created_at, user.id),
+        record_class=UserRecord,
     )
 
 
-_API_KEY_COLUMNS_K = ", ".join("k." + column.strip() for column in API_KEY_COLUMNS.split(","))
-_API_KEY_BY_ID = (
-    f"SELECT {_API_KEY_COLUMNS_K} "
-    "FROM api_keys k JOIN users u ON u.id = k.user_id "
-    "WHERE k.id = $1 AND u.deleted_at IS NULL"
+_API_KEY_BY_ID = rawsql.statement(
+    f"SELECT {API_KEY_COLUMNS} FROM api_keys k WHERE k.id = $1 AND {user_is_live('k.user_id')}",
+    owner=__name__,
 )
 
 
 @validated
-async def api_key_get(*, key_id: uuid.UUID) -> ApiKeyRecord:
+async def api_key_get(*, api_key_id: uuid.UUID) -> ApiKeyRecord:
     """The API key with this id (display data only); ApiKeyNotFoundError when absent."""
     row = await rawsql.fetchrow(
-        rawsql.engine_of(ApiKey), _API_KEY_BY_ID, key_id, record_class=ApiKeyRecord
+        rawsql.engine_of(ApiKey), _API_KEY_BY_ID, api_key_id, record_class=ApiKeyRecord
     )
     if row is None:
-        raise ApiKeyNotFoundError(f"API key {key_id} not found", field="key_id", rule="exists")
+        raise api_key_not_found(api_key_id)
     return row
 
 
-def _api_key_list_sql(*, include_revoked: bool, after: bool) -> str:
-    # A user has few keys: the index api_keys_user_id finds them, the sort is trivial.
-    conditions = [
-        "k.user_id = $1",
-        "EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL)",
-    ]
-    if not include_revoked:
-        conditions.append("k.revoked_at IS NULL")
-    if after:
-        conditions.append("(k.created_at, k.id) < ($3, $4)")
-    return (
-        f"SELECT {_API_KEY_COLUMNS_K} FROM api_keys k WHERE {' AND '.join(conditions)} "
-        "ORDER BY k.created_at DESC, k.id DESC LIMIT $2"
+# A user has few keys: the index api_keys_user_id finds them, the sort is trivial.
+_API_KEY_LIST_SQL = _variants(
+    lambda include_revoked, after: _newest_first(
+        API_KEY_COLUMNS,
+        "api_keys",
+        ["k.user_id = $1", user_is_live("$1")]
+        + ([] if include_revoked else ["k.revoked_at IS NULL"]),
+        after=after,
+        alias="k",
     )
-
-
-_API_KEY_LIST_SQL = {
-    (include_revoked, after): _api_key_list_sql(include_revoked=include_revoked, after=after)
-    for include_revoked in (False, True)
-    for after in (False, True)
-}
+)
 
 
 @validated
@@ -205,15 +207,13 @@ async def api_key_list(
 ) -> Page[ApiKeyRecord]:
     """A live user's API keys, newest first (empty when the user is not live)."""
     size = page_size(limit)
-    list_name = f"users.api_key_list:{user_id}:{include_revoked}"
-    args: list[Any] = [user_id, size + 1]
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    sql = _API_KEY_LIST_SQL[(include_revoked, cursor is not None)]
-    rows = await rawsql.fetch(rawsql.engine_of(ApiKey), sql, *args, record_class=ApiKeyRecord)
-    return keyset_page(
-        rows,
-        limit=size,
+    list_name = f"api_keys:{user_id}:{include_revoked}"
+    return await _page(
+        ApiKey,
+        _API_KEY_LIST_SQL[(include_revoked, cursor is not None)],
+        [user_id, size + 1],
+        size=size,
+        cursor=cursor,
         list_name=list_name,
-        key=lambda key: (key.created_at, key.id),
+        record_class=ApiKeyRecord,
     )

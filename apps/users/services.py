@@ -15,33 +15,43 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import bcrypt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.querystring import QueryString
 
 from apps.core import rawsql
 from apps.core.errors import ConflictError, ValidationError
+from apps.core.records import Row
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.unset import UNSET, Unset
 from apps.core.validation import aware, json_object, not_blank, one_of, validated
 from apps.users.errors import (
-    ApiKeyNotFoundError,
     ApiKeyScopeError,
     EmailTakenError,
     InvalidApiKeyError,
     InvalidCredentialsError,
     UserNotFoundError,
 )
-from apps.users.selectors import (
+from apps.users.records import (
     API_KEY_COLUMNS,
+    API_KEY_RETURNING,
     USER_COLUMNS,
+    ApiKeyPrincipal,
     ApiKeyRecord,
+    IssuedApiKey,
     UserRecord,
+)
+from apps.users.selectors import (
+    api_key_get,
+    api_key_not_found,
     normalize_email,
     user_get,
+    user_is_live,
+    user_not_found,
 )
 from apps.users.tables import ApiKey, Role, User
 
@@ -112,10 +122,13 @@ def _verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-_INSERT_USER = (
+# Hand-written because the new row comes back with ``has_password``, a computed column that
+# the query builder's ``.returning(...)`` cannot express: one statement instead of two.
+_INSERT_USER = rawsql.statement(
     "INSERT INTO users (id, email, name, role, password_hash, settings) "
     "VALUES (coalesce($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5::jsonb) "
-    f"RETURNING {USER_COLUMNS}"
+    f"RETURNING {USER_COLUMNS}",
+    owner=__name__,
 )
 
 
@@ -161,56 +174,48 @@ async def user_create(
     return row
 
 
-# None leaves a column as it is: none of these columns may be NULL.
-_UPDATE_USER = (
-    "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), "
-    "role = COALESCE($4, role), settings = COALESCE($5::jsonb, settings) "
-    f"WHERE id = $1 AND deleted_at IS NULL RETURNING {USER_COLUMNS}"
-)
-
-
 @validated
 async def user_update(
     *,
     user_id: uuid.UUID,
-    email: str | None = None,
-    name: str | None = None,
-    role: Role | str | None = None,
-    settings: Mapping[str, Any] | None = None,
+    email: str | Unset = UNSET,
+    name: str | Unset = UNSET,
+    role: Role | str | Unset = UNSET,
+    settings: Mapping[str, Any] | Unset = UNSET,
 ) -> UserRecord:
-    """Change the given fields of a live user (``settings`` replaces the whole object).
+    """Change the given fields of a live user (``settings`` replaces the whole object); a
+    field left out keeps its value. None of these columns may be NULL.
 
     Raises UserNotFoundError, ValidationError and EmailTakenError.
     """
-    new_email = _valid_email(email) if email is not None else None
-    new_name = (
-        not_blank(name, field="name", max_length=NAME_MAX_LENGTH) if name is not None else None
+    changes: dict[Any, Any] = {}
+    if not isinstance(email, Unset):
+        changes[User.email] = _valid_email(email)
+    if not isinstance(name, Unset):
+        changes[User.name] = not_blank(name, field="name", max_length=NAME_MAX_LENGTH)
+    if not isinstance(role, Unset):
+        changes[User.role] = one_of(Role, role, field="role").value
+    if not isinstance(settings, Unset):
+        changes[User.settings] = json_object(settings, field="settings")
+    if changes:
+        try:
+            changed = await _update_live_user(user_id, changes)
+        except ConflictError as error:
+            raise _email_conflict() from error
+        if changed is None:
+            raise user_not_found(user_id)
+    # The row is read back: its has_password is computed, which .returning() cannot give.
+    return await user_get(user_id=user_id)
+
+
+async def _update_live_user(user_id: uuid.UUID, changes: dict[Any, Any]) -> Row | None:
+    """Set ``changes`` on the live user ``user_id``; its id, or None when no live user has it."""
+    return await rawsql.fetchrow_query(
+        User.update(changes)
+        .where(User.id == user_id, User.deleted_at.is_null())
+        .returning(User.id),
+        record_class=Row,
     )
-    new_role = one_of(Role, role, field="role").value if role is not None else None
-    new_settings = json_object(settings, field="settings") if settings is not None else None
-    if new_email is None and new_name is None and new_role is None and new_settings is None:
-        return await user_get(user_id=user_id)
-    try:
-        row = await rawsql.fetchrow(
-            rawsql.engine_of(User),
-            _UPDATE_USER,
-            user_id,
-            new_email,
-            new_name,
-            new_role,
-            new_settings,
-            record_class=UserRecord,
-        )
-    except ConflictError as error:
-        raise _email_conflict() from error
-    if row is None:
-        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
-    return row
-
-
-_SET_PASSWORD = (
-    "UPDATE users SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id"
-)
 
 
 @validated
@@ -220,13 +225,13 @@ async def user_set_password(*, user_id: uuid.UUID, password: str | None) -> None
     Raises ValidationError (password) and UserNotFoundError.
     """
     password_hash = await _hash_password(password) if password is not None else None
-    updated = await rawsql.fetchval(rawsql.engine_of(User), _SET_PASSWORD, user_id, password_hash)
-    if updated is None:
-        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+    if await _update_live_user(user_id, {User.password_hash: password_hash}) is None:
+        raise user_not_found(user_id)
 
 
-_PASSWORD_HASH = (
-    "SELECT id, password_hash FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
+_PASSWORD_HASH = rawsql.statement(
+    "SELECT id, password_hash FROM users WHERE lower(email) = $1 AND deleted_at IS NULL",
+    owner=__name__,
 )
 
 
@@ -247,7 +252,7 @@ async def user_check_password(*, email: str, password: str) -> UserRecord:
         raise InvalidCredentialsError("email or password is wrong", field="password")
     if _is_legacy_bcrypt(stored) or _hasher.check_needs_rehash(stored):
         new_hash = await asyncio.to_thread(_hasher.hash, password)
-        await rawsql.fetchval(engine, _SET_PASSWORD, row["id"], new_hash)
+        await _update_live_user(row["id"], {User.password_hash: new_hash})
     return await user_get(user_id=row["id"])
 
 
@@ -292,14 +297,6 @@ API_KEY_NAME_MAX_LENGTH = 100
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedApiKey:
-    """A new API key: ``key`` is the full secret, returned this once and never stored."""
-
-    key: str = field(repr=False)
-    record: ApiKeyRecord
-
-
 def hash_api_key(key: str) -> str:
     """The stored form of an API key: its SHA-256, hex.
 
@@ -327,11 +324,14 @@ def _valid_scopes(scopes: Iterable[str]) -> list[str]:
     return cleaned
 
 
-_INSERT_API_KEY = (
-    "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, expires_at) "
-    "SELECT coalesce($7::uuid, gen_random_uuid()), id, $2, $3, $4, $5, $6 "
-    "FROM users WHERE id = $1 AND deleted_at IS NULL "
-    f"RETURNING {API_KEY_COLUMNS}"
+# One statement: the key is inserted only when its owner is live (nothing returned otherwise),
+# an INSERT ... SELECT that the query builder cannot write.
+_INSERT_API_KEY = rawsql.statement(
+    "INSERT INTO api_keys AS k (id, user_id, name, prefix, key_hash, scopes, expires_at) "
+    "SELECT coalesce($7::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6 "
+    f"WHERE {user_is_live('$1::uuid')} "
+    f"RETURNING {API_KEY_COLUMNS}",
+    owner=__name__,
 )
 
 
@@ -342,10 +342,10 @@ async def api_key_issue(
     name: str,
     scopes: Iterable[str] = (),
     expires_at: datetime.datetime | None = None,
-    key_id: uuid.UUID | None = None,
+    api_key_id: uuid.UUID | None = None,
 ) -> IssuedApiKey:
     """Issue an API key to a live user; the full key is in the result, and only there.
-    ``key_id`` fixes the row's id (sample data); by default the database generates it.
+    ``api_key_id`` fixes the row's id (sample data); by default the database generates it.
 
     Raises ValidationError (name, scopes, expires_at) and UserNotFoundError.
     """
@@ -364,33 +364,23 @@ async def api_key_issue(
         hash_api_key(key),
         scope_list,
         expires_at,
-        key_id,
+        api_key_id,
         record_class=ApiKeyRecord,
     )
     if row is None:
-        raise UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
+        raise user_not_found(user_id)
     return IssuedApiKey(key=key, record=row)
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyPrincipal:
-    """Who a verified API key speaks for, and with which scopes."""
-
-    key_id: uuid.UUID
-    user_id: uuid.UUID
-    scopes: list[str]
-    expires_at: datetime.datetime | None
-    last_used_at: datetime.datetime | None
 
 
 # One statement: an equality lookup on the unique index of key_hash (found), and an UPDATE of
 # that one row by primary key when last_used_at is older than the resolution (touched).
-_VERIFY_API_KEY = """
+_VERIFY_API_KEY = rawsql.statement(
+    f"""
 WITH found AS (
     SELECT k.id, k.user_id, k.scopes, k.expires_at, k.last_used_at, k.key_hash
-    FROM api_keys k JOIN users u ON u.id = k.user_id
+    FROM api_keys k
     WHERE k.key_hash = $1 AND k.revoked_at IS NULL
-      AND (k.expires_at IS NULL OR k.expires_at > now()) AND u.deleted_at IS NULL
+      AND (k.expires_at IS NULL OR k.expires_at > now()) AND {user_is_live("k.user_id")}
 ), touched AS (
     UPDATE api_keys SET last_used_at = now() FROM found
     WHERE api_keys.id = found.id
@@ -401,7 +391,9 @@ SELECT found.id, found.user_id, found.scopes, found.expires_at,
        COALESCE((SELECT last_used_at FROM touched), found.last_used_at) AS last_used_at,
        found.key_hash
 FROM found
-"""
+""",
+    owner=__name__,
+)
 
 
 @validated
@@ -433,30 +425,36 @@ async def api_key_verify(*, key: str, required_scopes: Iterable[str] = ()) -> Ap
     return principal
 
 
-_REVOKE_API_KEY = (
-    "UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, now()) FROM users u "
-    "WHERE k.id = $1 AND u.id = k.user_id AND u.deleted_at IS NULL "
-    "AND ($2::uuid IS NULL OR k.user_id = $2) "
-    f"RETURNING {', '.join('k.' + column.strip() for column in API_KEY_COLUMNS.split(','))}"
-)
-
-
 @validated
-async def api_key_revoke(*, key_id: uuid.UUID, user_id: uuid.UUID | None = None) -> ApiKeyRecord:
+async def api_key_revoke(
+    *, api_key_id: uuid.UUID, user_id: uuid.UUID | None = None
+) -> ApiKeyRecord:
     """Revoke a key for good (revoking it again changes nothing); with ``user_id``, only if
-    that user owns it. Raises ApiKeyNotFoundError."""
-    row = await rawsql.fetchrow(
-        rawsql.engine_of(ApiKey), _REVOKE_API_KEY, key_id, user_id, record_class=ApiKeyRecord
+    that user owns it. Raises ApiKeyNotFoundError (also for a key of a deleted user)."""
+    conditions: list[Any] = [
+        ApiKey.id == api_key_id,
+        ApiKey.revoked_at.is_null(),
+        QueryString(user_is_live('"api_keys"."user_id"')),
+    ]
+    if user_id is not None:
+        conditions.append(ApiKey.user == user_id)
+    row = await rawsql.fetchrow_query(
+        ApiKey.update({ApiKey.revoked_at: QueryString("now()")})
+        .where(*conditions)
+        .returning(*API_KEY_RETURNING),
+        record_class=ApiKeyRecord,
     )
-    if row is None:
-        raise ApiKeyNotFoundError(f"API key {key_id} not found", field="key_id", rule="exists")
-    return row
+    if row is not None:
+        return row
+    # Nothing changed: the key is revoked already (return it as it is), or not found.
+    key = await api_key_get(api_key_id=api_key_id)
+    if user_id is not None and key.user_id != user_id:
+        raise api_key_not_found(api_key_id)
+    return key
 
 
 __all__ = [
     "API_KEY_PREFIX",
-    "ApiKeyPrincipal",
-    "IssuedApiKey",
     "api_key_issue",
     "api_key_revoke",
     "api_key_verify",

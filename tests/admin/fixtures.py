@@ -1,4 +1,4 @@
-"""Rows for admin tests (the domain services are other apps'; these insert plain rows)."""
+"""Rows for admin tests: users through the users service, assets and clips as plain rows."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ import secrets
 from typing import Any
 
 from apps.media.tables import Asset, Clip
-from apps.users.tables import User
+from apps.users.records import UserRecord
+from apps.users.services import user_create
 
 
-async def make_user(**values: Any) -> User:
-    values.setdefault("email", f"{secrets.token_hex(4)}@example.com")
-    user = User(name="Test user", **values)
-    await user.save()
-    return user
+async def make_user(**fields: Any) -> UserRecord:
+    """A live user made by ``user_create`` (``fields``: email, name, role, password, ...)."""
+    fields.setdefault("email", f"{secrets.token_hex(4)}@example.com")
+    fields.setdefault("name", "Test user")
+    return await user_create(**fields)
 
 
-async def make_asset(user: User) -> Asset:
+async def make_asset(user: UserRecord) -> Asset:
     token = secrets.token_hex(4)
     asset = Asset(
         user=user.id,

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from apps.knowledge.tables import KnowledgeDocument
-from apps.users.tables import ApiKey
+from apps.users.services import api_key_issue, hash_api_key
+from apps.users.tables import User
 from tests.admin.conftest import ClientFactory, csrf
 from tests.admin.fixtures import make_user
 
-PASSWORD_HASH = "scrypt$secret-password-hash-value"
-KEY_HASH = "f" * 64
+PASSWORD = "a secret password"
 
 
 async def test_password_and_key_hashes_never_appear_in_responses(
     client_for: ClientFactory,
 ) -> None:
-    # given a user with a password hash and an API key
-    user = await make_user(password_hash=PASSWORD_HASH)
-    key = ApiKey(user=user.id, name="ci", prefix="gw_abcdefg", key_hash=KEY_HASH)
-    await key.save()
+    # given a user with a password and an API key (made by the users services)
+    user = await make_user(password=PASSWORD)
+    stored = await User.select(User.password_hash).where(User.id == user.id).first()
+    assert stored is not None
+    password_hash = stored["password_hash"]
+    issued = await api_key_issue(user_id=user.id, name="ci")
+    key = issued.record
     client = await client_for(admin=True)
     # when every read the UI makes is requested, even asking for the secret by name
     responses = [
@@ -34,15 +37,16 @@ async def test_password_and_key_hashes_never_appear_in_responses(
     # then none carries a hash, nor even the field
     for response in responses:
         assert response.status_code == 200, response.text
-        assert PASSWORD_HASH not in response.text
-        assert KEY_HASH not in response.text
+        assert password_hash not in response.text
+        assert hash_api_key(issued.key) not in response.text
+        assert issued.key not in response.text
         assert "password_hash" not in response.text
         assert "key_hash" not in response.text
     assert user.email in responses[0].text  # the rows themselves are there
 
 
 async def test_secrets_can_be_neither_filtered_on_nor_written(client_for: ClientFactory) -> None:
-    user = await make_user(password_hash=PASSWORD_HASH)
+    user = await make_user(password=PASSWORD)
     client = await client_for(admin=True)
     # filtering on a hash would let an admin guess it; refused
     response = await client.get("/admin/api/tables/users/?password_hash=scrypt")

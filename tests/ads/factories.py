@@ -1,7 +1,7 @@
-"""Rows the ads tests need from other apps, inserted through their Table classes.
+"""Rows the ads tests need from other apps.
 
-The users and media services are built in parallel; until they land, these helpers insert
-users, assets and clips directly. The ads rows themselves are made through the ads services.
+Users are made through the users service; assets and clips are inserted through their Table
+classes. The ads rows themselves are made through the ads services.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from typing import Any
 from apps.ads import services
 from apps.ads.records import CampaignRecord
 from apps.media.tables import Asset, Clip
-from apps.users.tables import User
+from apps.users.services import user_create
 
 
 async def make_user(*, name: str = "Ada Lovelace") -> uuid.UUID:
     """A live user with a unique email."""
-    rows = await User.insert(
-        User(email=f"user-{uuid.uuid4().hex[:12]}@example.com", name=name)
-    ).returning(User.id)
-    return uuid.UUID(str(rows[0]["id"]))
+    user = await user_create(email=f"user-{uuid.uuid4().hex[:12]}@example.com", name=name)
+    return user.id
 
 
 async def make_asset(*, user_id: uuid.UUID) -> uuid.UUID:

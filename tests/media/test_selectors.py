@@ -17,7 +17,7 @@ from apps.media.selectors import AssetRecord
 from apps.media.services import NewClip
 from apps.media.tables import Asset, AssetStatus, Clip, ClipStatus
 from apps.users import services as user_services
-from apps.users.selectors import UserRecord
+from apps.users.records import UserRecord
 from piccolo_conf import DB
 
 

@@ -17,7 +17,7 @@ from apps.media.selectors import AssetRecord
 from apps.media.tables import Asset, AssetStatus
 from apps.users import services as user_services
 from apps.users.errors import UserNotFoundError
-from apps.users.selectors import UserRecord
+from apps.users.records import UserRecord
 from apps.users.tables import User
 from piccolo_conf import DB
 from tests.conftest import savepoint

@@ -11,7 +11,7 @@ from apps.core.errors import ValidationError
 from apps.core.pagination import encode_cursor
 from apps.users import selectors, services
 from apps.users.errors import ApiKeyNotFoundError, UserNotFoundError
-from apps.users.selectors import UserRecord
+from apps.users.records import UserRecord
 from apps.users.tables import Role, User
 
 
@@ -138,7 +138,7 @@ async def test_api_key_list_shows_display_data_newest_first() -> None:
     other = await services.user_create(email="other@example.com", name="O")
     issued = [await services.api_key_issue(user_id=owner.id, name=f"k{i}") for i in range(3)]
     await services.api_key_issue(user_id=other.id, name="theirs")
-    await services.api_key_revoke(key_id=issued[0].record.id)
+    await services.api_key_revoke(api_key_id=issued[0].record.id)
     # when listing the owner's keys, one at a time, and with the revoked one
     first = await selectors.api_key_list(user_id=owner.id, limit=1)
     second = await selectors.api_key_list(user_id=owner.id, limit=1, cursor=first.next_cursor)
@@ -168,8 +168,8 @@ async def test_api_key_get_returns_display_data_or_a_typed_not_found() -> None:
     owner = await services.user_create(email="get@example.com", name="G")
     issued = await services.api_key_issue(user_id=owner.id, name="k", scopes=["a"])
     # when read by id, and an unknown id
-    record = await selectors.api_key_get(key_id=issued.record.id)
+    record = await selectors.api_key_get(api_key_id=issued.record.id)
     # then it is the issued record; unknown ids raise a typed error
     assert record == issued.record
     with pytest.raises(ApiKeyNotFoundError):
-        await selectors.api_key_get(key_id=uuid.uuid4())
+        await selectors.api_key_get(api_key_id=uuid.uuid4())

@@ -12,6 +12,7 @@ from apps.users import selectors, services
 from apps.users.errors import EmailTakenError, InvalidCredentialsError, UserNotFoundError
 from apps.users.tables import Role, User
 from tests.conftest import savepoint
+from tests.core.statements import count_statements
 
 
 async def test_user_create_normalises_the_email_and_returns_the_record() -> None:
@@ -179,6 +180,26 @@ async def test_user_update_refuses_bad_values_and_unknown_users() -> None:
     assert (await selectors.user_get(user_id=user.id)).name == "B"
 
 
+async def test_user_update_takes_none_as_a_value_not_as_left_out() -> None:
+    # given a user (none of the columns user_update changes may be NULL)
+    user = await services.user_create(email="none@example.com", name="None")
+    # when a field is passed as None, and when a deleted user is updated
+    with pytest.raises(ValidationError) as none:
+        await services.user_update(user_id=user.id, name=None)  # type: ignore[arg-type]
+    await services.user_soft_delete(user_id=user.id)
+    with pytest.raises(UserNotFoundError) as deleted:
+        await services.user_update(user_id=user.id, role=Role.ADMIN)
+    # then None is refused as a value of the wrong type, and the deleted user is not found
+    assert (none.value.field, none.value.rule) == ("name", "type")
+    assert (deleted.value.field, deleted.value.rule, deleted.value.code) == (
+        "user_id",
+        "exists",
+        "user_not_found",
+    )
+    stored = await User.select(User.name, User.role).where(User.id == user.id).first()
+    assert stored == {"name": "None", "role": "USER"}
+
+
 async def test_user_update_with_nothing_to_change_returns_the_user_untouched() -> None:
     # given a user
     user = await services.user_create(email="same@example.com", name="Same")
@@ -226,3 +247,19 @@ async def test_user_purge_removes_only_users_deleted_long_enough_ago() -> None:
     assert remaining == {recent.id, live.id}
     with pytest.raises(ValidationError):
         await services.user_purge(older_than=datetime.timedelta(days=-1))
+
+
+async def test_user_update_sends_the_update_and_one_read_back() -> None:
+    # given a user (a first update warms asyncpg's type lookups up)
+    user = await services.user_create(email="count@example.com", name="Count")
+    await services.user_update(user_id=user.id, name="Warm")
+    # when a field changes, and when nothing does
+    with count_statements() as changed:
+        await services.user_update(user_id=user.id, name="Counted", role=Role.ADMIN)
+    with count_statements() as unchanged:
+        await services.user_update(user_id=user.id)
+    # then the change is one UPDATE ... RETURNING and the read of the row (its has_password
+    # is computed), and nothing given is the read alone
+    assert len(changed) == 2, changed
+    assert changed.sent[0].startswith('UPDATE "users" SET')
+    assert len(unchanged) == 1, unchanged

@@ -17,9 +17,10 @@ from apps.users.errors import (
     InvalidApiKeyError,
     UserNotFoundError,
 )
-from apps.users.selectors import UserRecord
+from apps.users.records import UserRecord
 from apps.users.tables import ApiKey
 from piccolo_conf import DB
+from tests.core.statements import count_statements
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ async def test_api_key_verify_writes_last_used_at_at_most_once_per_resolution(
     await services.api_key_verify(key=recent.key)
     two_minutes_ago = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=2)
     await ApiKey.update({ApiKey.last_used_at: two_minutes_ago}).where(ApiKey.id == stale.record.id)
-    first_use = (await selectors.api_key_get(key_id=recent.record.id)).last_used_at
+    first_use = (await selectors.api_key_get(api_key_id=recent.record.id)).last_used_at
     # when both are verified again
     again = await services.api_key_verify(key=recent.key)
     refreshed = await services.api_key_verify(key=stale.key)
@@ -135,7 +136,7 @@ async def test_api_key_verify_refuses_unknown_tampered_revoked_and_expired_keys(
 ) -> None:
     # given a revoked key, an expired key and a live key
     revoked = await services.api_key_issue(user_id=owner.id, name="revoked")
-    await services.api_key_revoke(key_id=revoked.record.id)
+    await services.api_key_revoke(api_key_id=revoked.record.id)
     expired = await services.api_key_issue(
         user_id=owner.id,
         name="expired",
@@ -209,11 +210,52 @@ async def test_api_key_revoke_is_idempotent_and_checks_the_owner(owner: UserReco
     other = await services.user_create(email="other@example.com", name="Other")
     # when another user tries to revoke it
     with pytest.raises(ApiKeyNotFoundError):
-        await services.api_key_revoke(key_id=issued.record.id, user_id=other.id)
+        await services.api_key_revoke(api_key_id=issued.record.id, user_id=other.id)
     # then it is still live; when its owner revokes it twice, the first time stays
-    first = await services.api_key_revoke(key_id=issued.record.id, user_id=owner.id)
-    second = await services.api_key_revoke(key_id=issued.record.id)
+    first = await services.api_key_revoke(api_key_id=issued.record.id, user_id=owner.id)
+    second = await services.api_key_revoke(api_key_id=issued.record.id)
     assert first.revoked_at is not None
     assert second.revoked_at == first.revoked_at
     with pytest.raises(ApiKeyNotFoundError):
-        await services.api_key_revoke(key_id=uuid.uuid4())
+        await services.api_key_revoke(api_key_id=uuid.uuid4())
+
+
+async def test_api_key_revoke_refuses_the_key_of_a_deleted_user(owner: UserRecord) -> None:
+    # given a live key whose owner is then soft-deleted
+    issued = await services.api_key_issue(user_id=owner.id, name="k")
+    await services.user_soft_delete(user_id=owner.id)
+    # when the key is revoked
+    with pytest.raises(ApiKeyNotFoundError) as caught:
+        await services.api_key_revoke(api_key_id=issued.record.id)
+    # then it is not found (field api_key_id) and stays unrevoked
+    assert (caught.value.field, caught.value.rule) == ("api_key_id", "exists")
+    stored = await ApiKey.select(ApiKey.revoked_at).where(ApiKey.id == issued.record.id).first()
+    assert stored == {"revoked_at": None}
+
+
+async def test_api_key_revoke_of_a_revoked_key_still_checks_the_owner(owner: UserRecord) -> None:
+    # given a key its owner has revoked, and another user
+    issued = await services.api_key_issue(user_id=owner.id, name="k")
+    revoked = await services.api_key_revoke(api_key_id=issued.record.id)
+    other = await services.user_create(email="other2@example.com", name="Other")
+    # when the other user revokes it again, and the owner does
+    with pytest.raises(ApiKeyNotFoundError):
+        await services.api_key_revoke(api_key_id=issued.record.id, user_id=other.id)
+    again = await services.api_key_revoke(api_key_id=issued.record.id, user_id=owner.id)
+    # then the other user is refused and the owner gets the key as it was
+    assert again == revoked
+
+
+async def test_api_key_revoke_is_one_statement_the_first_time(owner: UserRecord) -> None:
+    # given two live keys (the first revoke warms asyncpg's type lookups up)
+    first = await services.api_key_issue(user_id=owner.id, name="one")
+    second = await services.api_key_issue(user_id=owner.id, name="two")
+    await services.api_key_revoke(api_key_id=first.record.id)
+    # when the second is revoked, then revoked again
+    with count_statements() as revoking:
+        await services.api_key_revoke(api_key_id=second.record.id, user_id=owner.id)
+    with count_statements() as again:
+        await services.api_key_revoke(api_key_id=second.record.id)
+    # then revoking is one UPDATE ... RETURNING; a revoked key is read back as it is
+    assert len(revoking) == 1, revoking
+    assert len(again) == 2, again

@@ -28,14 +28,15 @@ async def test_user_round_trips_every_column_and_gets_the_defaults() -> None:
 
 async def test_user_settings_json_round_trips() -> None:
     settings = {"theme": "dark", "notifications": {"email": True}, "flags": ["beta"]}
-    user_id = await insert_user(settings=json.dumps(settings), role="ENTERPRISE")
+    user_id = await insert_user(settings=settings, role="ENTERPRISE")
     row = await fetchrow("SELECT settings, role FROM users WHERE id = $1", user_id)
     assert json.loads(row["settings"]) == settings
     assert row["role"] == "ENTERPRISE"
 
 
 async def test_email_is_unique_case_insensitively() -> None:
-    await insert_user("Ada@Example.com")
+    # the row as stored, not through the service (which lower-cases the email)
+    await User(email="Ada@Example.com", name="Ada").save()
     await assert_refused(
         "INSERT INTO users (email, name) VALUES ('ada@example.COM', 'Other')",
         error=asyncpg.UniqueViolationError,
