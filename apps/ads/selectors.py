@@ -121,6 +121,32 @@ async def _page(
     return Page(items=page.items, next_cursor=page.next_cursor)
 
 
+async def _campaign_page(
+    statements: dict[tuple[bool, ...], str],
+    *,
+    campaign_id: uuid.UUID,
+    entity: str,
+    limit: int | None,
+    cursor: str | None,
+    sort_key: str,
+    record_class: type[R],
+) -> Page[R]:
+    """A page of a live campaign's children (``statements`` keyed by (cursor,))."""
+    # The filters are part of the list: a cursor of another filter is refused.
+    list_name = f"{entity}:{campaign_id}"
+    args: list[Any] = [campaign_id]
+    if cursor is not None:
+        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
+    return await _page(
+        statements[(cursor is not None,)],
+        args,
+        size=page_size(limit),
+        list_name=list_name,
+        sort_key=sort_key,
+        record_class=record_class,
+    )
+
+
 _CAMPAIGN_GET = rawsql.statement(
     f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.id = $1 AND {LIVE_CAMPAIGN}",
     owner=__name__,
@@ -211,17 +237,12 @@ async def experiment_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ExperimentRecord]:
     """Live experiments of a live campaign, newest first, one page at a time."""
-    size = page_size(limit)
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"experiments:{campaign_id}"
-    args: list[Any] = [campaign_id]
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    return await _page(
-        _EXPERIMENT_LIST[(cursor is not None,)],
-        args,
-        size=size,
-        list_name=list_name,
+    return await _campaign_page(
+        _EXPERIMENT_LIST,
+        campaign_id=campaign_id,
+        entity="experiments",
+        limit=limit,
+        cursor=cursor,
         sort_key="created_at",
         record_class=ExperimentRecord,
     )
@@ -241,17 +262,12 @@ async def conversion_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ConversionRecord]:
     """Conversions attributed to a live campaign, latest first (timestamp, then id)."""
-    size = page_size(limit)
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"conversions:{campaign_id}"
-    args: list[Any] = [campaign_id]
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    return await _page(
-        _CONVERSION_LIST[(cursor is not None,)],
-        args,
-        size=size,
-        list_name=list_name,
+    return await _campaign_page(
+        _CONVERSION_LIST,
+        campaign_id=campaign_id,
+        entity="conversions",
+        limit=limit,
+        cursor=cursor,
         sort_key="timestamp",
         record_class=ConversionRecord,
     )

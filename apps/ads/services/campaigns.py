@@ -391,28 +391,24 @@ async def campaign_add_totals(
     )
 
 
+# How soft delete and restore name a missing campaign.
+_ROW: Final[dict[str, Any]] = {
+    "not_found": CampaignNotFoundError,
+    "field": "campaign_id",
+    "entity": "campaign",
+}
+
+
 @validated(error=AdsValidationError)
 async def campaign_soft_delete(*, campaign_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a campaign (its experiments vanish from reads with it); return the time."""
-    return await soft_delete_row(
-        Campaign,
-        row_id=campaign_id,
-        not_found=CampaignNotFoundError,
-        field="campaign_id",
-        entity="campaign",
-    )
+    return await soft_delete_row(Campaign, row_id=campaign_id, **_ROW)
 
 
 @validated(error=AdsValidationError)
 async def campaign_restore(*, campaign_id: uuid.UUID) -> None:
     """Bring a soft-deleted campaign back, and with it its experiments."""
-    await restore_row(
-        Campaign,
-        row_id=campaign_id,
-        not_found=CampaignNotFoundError,
-        field="campaign_id",
-        entity="campaign",
-    )
+    await restore_row(Campaign, row_id=campaign_id, **_ROW)
 
 
 @validated(error=AdsValidationError)

@@ -370,28 +370,24 @@ async def experiment_select_winner(
     return completed
 
 
+# How soft delete and restore name a missing experiment.
+_ROW: Final[dict[str, Any]] = {
+    "not_found": ExperimentNotFoundError,
+    "field": "experiment_id",
+    "entity": "experiment",
+}
+
+
 @validated(error=AdsValidationError)
 async def experiment_soft_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete an experiment; return the time."""
-    return await soft_delete_row(
-        Experiment,
-        row_id=experiment_id,
-        not_found=ExperimentNotFoundError,
-        field="experiment_id",
-        entity="experiment",
-    )
+    return await soft_delete_row(Experiment, row_id=experiment_id, **_ROW)
 
 
 @validated(error=AdsValidationError)
 async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     """Bring a soft-deleted experiment back."""
-    await restore_row(
-        Experiment,
-        row_id=experiment_id,
-        not_found=ExperimentNotFoundError,
-        field="experiment_id",
-        entity="experiment",
-    )
+    await restore_row(Experiment, row_id=experiment_id, **_ROW)
 
 
 @validated(error=AdsValidationError)
