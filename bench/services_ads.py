@@ -280,7 +280,7 @@ async def run(url: str, *, repetitions: int, per_round: int) -> list[dict[str, A
 
         deep_key = decode_cursor(deep_cursor, list_name=f"campaigns:{user_id}:None")
         page_sql = (
-            f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c JOIN users u ON u.id = c.user_id "
+            f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c "
             f"WHERE {LIVE_CAMPAIGN} AND c.user_id = $1 AND (c.created_at, c.id) < ($2, $3) "
             "ORDER BY c.created_at DESC, c.id DESC LIMIT $4"
         )

@@ -55,15 +55,16 @@ RETURNING external_id, campaign_id
     owner=__name__,
 )
 _INCOMING_TABLE = "ads_conversions_incoming"
+_INCOMING_TRUNCATE = f"TRUNCATE {_INCOMING_TABLE}"
+# The temporary table's DDL and the statements reading it (below) are not recorded with
+# rawsql.statement: the table exists only in the session of a large batch.
 _INCOMING_CREATE = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING_TABLE} (
     external_id text, value numeric, currency text, campaign_id uuid, clip_id uuid,
     ad_id text, ts timestamptz, metadata jsonb
 ) ON COMMIT DELETE ROWS
 """
-# Not recorded with rawsql.statement: it reads the temporary table, which exists only in
-# the session of a large batch, so it cannot be prepared on its own; the large-batch test of
-# tests/ads/test_conversions.py runs it.
+# Run by the large-batch test of tests/ads/test_conversions.py.
 _CONVERSION_INSERT_COPIED = f"""
 INSERT INTO conversions ({_CONVERSION_COLUMNS})
 SELECT x.campaign_id, $1::text, x.external_id, x.value, x.currency, x.clip_id, x.ad_id,
@@ -135,7 +136,7 @@ async def conversion_ingest_batch(
     async with translate_errors(), engine.transaction(), rawsql.connection(engine) as conn:
         if len(items) > COPY_THRESHOLD:
             await conn.execute(_INCOMING_CREATE)
-            await conn.execute(f"TRUNCATE {_INCOMING_TABLE}")
+            await conn.execute(_INCOMING_TRUNCATE)
             await conn.copy_records_to_table(
                 _INCOMING_TABLE,
                 records=[
