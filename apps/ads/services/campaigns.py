@@ -295,7 +295,7 @@ def _same(value: Any) -> Any:
     return value
 
 
-class _Status(Row):
+class _Current(Row):
     """The columns read back to tell why an UPDATE matched no row."""
 
     __slots__ = ()
@@ -319,7 +319,7 @@ async def campaign_transition(*, campaign_id: uuid.UUID, status: CampaignStatus)
     if row is not None:
         return row
     current = await rawsql.fetchrow_query(
-        Campaign.select(Campaign.status).where(_live(campaign_id)), record_class=_Status
+        Campaign.select(Campaign.status).where(_live(campaign_id)), record_class=_Current
     )
     if current is None:
         raise _not_found(campaign_id)
@@ -376,7 +376,7 @@ async def campaign_add_totals(
         return row
     current = await rawsql.fetchrow_query(
         Campaign.select(*(column for _, column, _ in _TOTALS)).where(Campaign.id == campaign_id),
-        record_class=_Status,
+        record_class=_Current,
     )
     if current is None:
         raise _not_found(campaign_id)
