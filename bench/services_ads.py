@@ -240,7 +240,7 @@ async def run(url: str, *, repetitions: int, per_round: int) -> list[dict[str, A
                     [c.timestamp for c in items],
                     ["{}" for c in items],
                 )
-                await conn.executemany(_BUMP_CONVERSIONS, [(sink.id, len(rows))])
+                await conn.execute(_BUMP_CONVERSIONS, [sink.id], [len(rows)])
                 return rows
 
         assert (await ingest_ours()).inserted == 500
@@ -275,13 +275,12 @@ async def run(url: str, *, repetitions: int, per_round: int) -> list[dict[str, A
             deep = await selectors.campaign_list(user_id=user_id, limit=50, cursor=deep.next_cursor)
         deep_cursor = deep.next_cursor
         assert deep_cursor is not None
-        from apps.ads.records import CAMPAIGN_SUMMARY_COLUMNS
-        from apps.ads.selectors import LIVE_CAMPAIGN
+        from apps.ads.selectors import CAMPAIGN_SUMMARY_COLUMNS, LIVE_CAMPAIGN
         from apps.core.pagination import decode_cursor
 
         deep_key = decode_cursor(deep_cursor, list_name=f"campaigns:{user_id}:None")
         page_sql = (
-            f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c JOIN users u ON u.id = c.user_id "
+            f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c "
             f"WHERE {LIVE_CAMPAIGN} AND c.user_id = $1 AND (c.created_at, c.id) < ($2, $3) "
             "ORDER BY c.created_at DESC, c.id DESC LIMIT $4"
         )

@@ -20,8 +20,8 @@ from apps.adminsite.pickers import row_picker
 from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.ads import services
-from apps.ads import validation as check
-from apps.ads.services._common import dumps, json_object
+from apps.ads.errors import AdsValidationError
+from apps.ads.selectors import LIVE_CAMPAIGN as LIVE_CAMPAIGN_SQL
 from apps.ads.tables import (
     Campaign,
     CampaignStatus,
@@ -31,13 +31,13 @@ from apps.ads.tables import (
     PerformanceMetric,
 )
 from apps.core.errors import GatewayError, NotFoundError
+from apps.core.validation import json_object, not_blank, raising
 from apps.media.admin import LIVE_ASSET
 from apps.users.admin import LIVE_USER
 
 LIVE_CAMPAIGN = (
     "campaign_id",
-    "SELECT c.id FROM campaigns c JOIN users u ON u.id = c.user_id "
-    "WHERE c.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
+    f"SELECT c.id FROM campaigns c WHERE NOT ({LIVE_CAMPAIGN_SQL})",
 )
 
 
@@ -62,13 +62,12 @@ async def create_campaign(values: dict[str, Any]) -> uuid.UUID:
 async def update_experiment(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     """An experiment's name, description and metadata, checked as the ads services do."""
     values: dict[str, Any] = {}
-    for name, value in changes.items():
-        if name == "name":
-            values[name] = check.text(value, field=name)
-        elif name == "description":
-            values[name] = None if value is None else check.text(value, field=name)
-        else:
-            values[name] = dumps(json_object(value, field=name))
+    with raising(AdsValidationError):
+        for name, value in changes.items():
+            if name in ("name", "description"):
+                values[name] = None if value is None else not_blank(value, field=name)
+            else:
+                values[name] = json_object(value, field=name)
     await admin_columns_update(table=Experiment, row_id=row_id, values=values)
 
 
@@ -103,49 +102,56 @@ class PickExperimentWinner(BaseModel):
     threshold: float = Field(default=0.95, gt=0, lt=1, description="Confidence needed.")
 
 
-async def change_campaign_status_endpoint(request: Request, data: ChangeCampaignStatus) -> str:
-    """Move a campaign along its state machine (DRAFT -> SCHEDULED -> ACTIVE ...)."""
+async def _change_status(
+    request: Request,
+    *,
+    table: type[Campaign] | type[Experiment],
+    row_id: uuid.UUID,
+    transition: Any,
+    entity: str,
+) -> str:
+    """Run ``transition()`` (a service call returning the record) and record the form."""
     try:
-        async with atomic(Campaign):
-            before = await row_snapshot(
-                table=Campaign, row_id=data.campaign_id, columns=[Campaign.status]
-            )
-            record = await services.campaign_transition(
-                campaign_id=data.campaign_id, status=data.status
-            )
+        async with atomic(table):
+            before = await row_snapshot(table=table, row_id=row_id, columns=[table.status])
+            record = await transition()
             await admin_form_record(
                 actor=request_actor(request),
-                table=Campaign,
-                row_id=data.campaign_id,
-                form="change a campaign's status",
+                table=table,
+                row_id=row_id,
+                form=f"change {'a' if entity == 'campaign' else 'an'} {entity}'s status",
                 changes={"status": {"old": (before or {}).get("status"), "new": record.status}},
             )
     except GatewayError as error:
         raise ValueError(error.message) from None
-    return f"Campaign '{record.name}' is now {record.status}."
+    return f"{entity.capitalize()} '{record.name}' is now {record.status}."
+
+
+async def change_campaign_status_endpoint(request: Request, data: ChangeCampaignStatus) -> str:
+    """Move a campaign along its state machine (DRAFT -> SCHEDULED -> ACTIVE ...)."""
+    return await _change_status(
+        request,
+        table=Campaign,
+        row_id=data.campaign_id,
+        transition=lambda: services.campaign_transition(
+            campaign_id=data.campaign_id, status=data.status
+        ),
+        entity="campaign",
+    )
 
 
 async def change_experiment_status_endpoint(request: Request, data: ChangeExperimentStatus) -> str:
     """Move an experiment along its state machine; completing one needs a winner (the
     'Pick an experiment's winner' form)."""
-    try:
-        async with atomic(Experiment):
-            before = await row_snapshot(
-                table=Experiment, row_id=data.experiment_id, columns=[Experiment.status]
-            )
-            record = await services.experiment_transition(
-                experiment_id=data.experiment_id, status=data.status
-            )
-            await admin_form_record(
-                actor=request_actor(request),
-                table=Experiment,
-                row_id=data.experiment_id,
-                form="change an experiment's status",
-                changes={"status": {"old": (before or {}).get("status"), "new": record.status}},
-            )
-    except GatewayError as error:
-        raise ValueError(error.message) from None
-    return f"Experiment '{record.name}' is now {record.status}."
+    return await _change_status(
+        request,
+        table=Experiment,
+        row_id=data.experiment_id,
+        transition=lambda: services.experiment_transition(
+            experiment_id=data.experiment_id, status=data.status
+        ),
+        entity="experiment",
+    )
 
 
 async def pick_experiment_winner_endpoint(request: Request, data: PickExperimentWinner) -> str:

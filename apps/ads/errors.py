@@ -30,6 +30,8 @@ class VariantNotFoundError(NotFoundError):
 class AdsValidationError(ValidationError):
     """An argument breaks a rule of the ads data model; names the field and the rule."""
 
+    code = "ads_invalid"
+
 
 class InvalidCampaignTransitionError(InvalidStateTransitionError):
     """The campaign's status cannot move to the requested status from where it is."""
@@ -49,6 +51,7 @@ class InsufficientConfidenceError(ValidationError):
     code = "insufficient_confidence"
 
     def __init__(self, message: str, *, confidence: float, threshold: float) -> None:
-        super().__init__(message, field="confidence", rule=f">= {threshold:g}")
+        # The threshold is in the message and in ``threshold``; the rule is its name.
+        super().__init__(message, field="confidence", rule="min")
         self.confidence = confidence
         self.threshold = threshold

@@ -7,6 +7,7 @@ ids, so a later run finds them and adds nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from apps.ads.services import (
     performance_metric_upsert,
 )
 from apps.ads.tables import CampaignStatus, ConversionSource, ExperimentStatus, Objective
+from apps.core.errors import NotFoundError
 from apps.core.seeding import SeedReport, seed_id
 from apps.media.seed import ASSETS, asset_id, clip_id
 from apps.users.seed import DEMO_EMAIL, ENTERPRISE_EMAIL, user_id
@@ -189,13 +191,19 @@ _TOTALS = ("total_spend", "total_impressions", "total_clicks", "total_conversion
 _NOT_ARGUMENTS = ("id", "user", "status", *_TOTALS)
 
 
+async def _missing(read: Callable[[], Awaitable[object]], absent: type[NotFoundError]) -> bool:
+    """Whether the sample row that ``read()`` fetches is still to be created."""
+    try:
+        await read()
+    except absent:
+        return True
+    return False
+
+
 async def _seed_campaign(row: dict[str, Any]) -> bool:
     """Create one sample campaign through the services (ACTIVE, with its running totals)."""
-    try:
-        await campaign_get(campaign_id=row["id"])
+    if not await _missing(lambda: campaign_get(campaign_id=row["id"]), CampaignNotFoundError):
         return False
-    except CampaignNotFoundError:
-        pass
     arguments = {key: value for key, value in row.items() if key not in _NOT_ARGUMENTS}
     await campaign_create(campaign_id=row["id"], user_id=row["user"], **arguments)
     await campaign_transition(campaign_id=row["id"], status=row["status"])
@@ -211,11 +219,8 @@ async def _seed_campaign(row: dict[str, Any]) -> bool:
 
 async def _seed_experiment(row: dict[str, Any]) -> bool:
     """Create the sample experiment (RUNNING, with its variants' counts) through the services."""
-    try:
-        await experiment_get(experiment_id=row["id"])
+    if not await _missing(lambda: experiment_get(experiment_id=row["id"]), ExperimentNotFoundError):
         return False
-    except ExperimentNotFoundError:
-        pass
     variants = [
         {"id": v["id"], "name": v["name"], "settings": v["creative"]} for v in row["variants"]
     ]

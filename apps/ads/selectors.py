@@ -1,26 +1,24 @@
 """Reads of the ads app: campaigns, experiments, conversions, metrics and rollups.
 
 Default reads never return soft-deleted rows, nor rows whose parent is soft-deleted: a
-campaign of a soft-deleted user, an experiment of a soft-deleted campaign, the metrics of a
-soft-deleted asset. Lists are keyset-paginated with signed cursors
-(:mod:`apps.core.pagination`); the cursor condition is a row comparison, ``(sort_key, id) <
-($n, $m)``, which a b-tree index on the sort key serves as an index condition.
+campaign of a soft-deleted user, an experiment of a soft-deleted campaign, the metrics of an
+asset that is not live (media's definition: the asset and its owner live). Lists are
+keyset-paginated with signed cursors (:mod:`apps.core.pagination`); the cursor condition is a
+row comparison, ``(sort_key, id) < ($n, $m)``, which a b-tree index on the sort key serves as
+an index condition. A list with optional filters has one prepared statement per combination
+of filters, all built here at import time.
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeVar
 
-from apps.ads._db import connection
 from apps.ads.errors import AdsValidationError, CampaignNotFoundError, ExperimentNotFoundError
 from apps.ads.records import (
-    CAMPAIGN_COLUMNS,
-    CAMPAIGN_SUMMARY_COLUMNS,
-    EXPERIMENT_COLUMNS,
-    PERFORMANCE_METRIC_COLUMNS,
     CampaignRecord,
     CampaignRollup,
     CampaignSummary,
@@ -29,28 +27,150 @@ from apps.ads.records import (
     PerformanceMetricRecord,
     RollupRow,
 )
-from apps.ads.tables import CampaignStatus
+from apps.ads.tables import Campaign, CampaignStatus, Conversion, Experiment, PerformanceMetric
+from apps.core import rawsql
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
+from apps.core.records import Column
 from apps.core.validation import validated
+from apps.media.selectors import LIVE_CLIP_ASSETS, asset_is_live
+from apps.users.selectors import user_is_live
 
-LIVE_CAMPAIGN = "c.deleted_at IS NULL AND u.deleted_at IS NULL"
+R = TypeVar("R")
 
-_CAMPAIGN_GET = f"""
-SELECT {CAMPAIGN_COLUMNS}
-FROM campaigns c JOIN users u ON u.id = c.user_id
-WHERE c.id = $1 AND {LIVE_CAMPAIGN}
-"""
+CAMPAIGN_COLUMNS = rawsql.columns(Campaign, "c", exclude=("deleted_at",))
+
+
+def _fields(record_class: type) -> tuple[str, ...]:
+    """The column names a Row class reads (its ``Column`` attributes, inherited ones too)."""
+    return tuple(
+        name
+        for klass in record_class.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, Column)
+    )
+
+
+CAMPAIGN_SUMMARY_COLUMNS = rawsql.columns(Campaign, "c", only=_fields(CampaignSummary))
+EXPERIMENT_COLUMNS = rawsql.columns(Experiment, "e", exclude=("deleted_at",))
+CONVERSION_COLUMNS = rawsql.columns(
+    Conversion, "cv", exclude=("metadata", "created_at", "updated_at")
+)
+PERFORMANCE_METRIC_COLUMNS = rawsql.columns(
+    PerformanceMetric, "pm", exclude=("raw_data", "created_at", "updated_at")
+)
+
+# Visibility: a live campaign (alias ``c``) is not soft-deleted and belongs to a live user.
+LIVE_CAMPAIGN = "c.deleted_at IS NULL AND " + user_is_live("c.user_id")
+
+
+def campaign_is_live(campaign_id: str) -> str:
+    """The SQL condition "the campaign ``campaign_id`` is live": not soft-deleted, owner live.
+
+    The ads app's one definition of a live campaign, for SQL whose rows hang off a campaign;
+    ``campaign_id`` is a column reference or a ``$n`` parameter.
+    """
+    return (
+        "EXISTS (SELECT 1 FROM campaigns live_c WHERE live_c.id = "
+        f"{campaign_id} AND live_c.deleted_at IS NULL AND {user_is_live('live_c.user_id')})"
+    )
+
+
+def _not_found(campaign_id: uuid.UUID) -> CampaignNotFoundError:
+    return CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
+
+
+def _list_statements(
+    *, select: str, order: str, fixed: Sequence[str], optional: Sequence[str]
+) -> dict[tuple[bool, ...], str]:
+    """Every variant of a keyset list statement, keyed by which ``optional`` conditions it has.
+
+    Conditions write ``$?`` for each parameter; the variant numbers them in order (``fixed``
+    first, then the optional ones given, in order) and ends with ``LIMIT`` as the last one.
+    """
+    variants = {}
+    for flags in itertools.product((False, True), repeat=len(optional)):
+        conditions = [*fixed, *(c for c, on in zip(optional, flags, strict=True) if on)]
+        sql = f"{select} WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT $?"
+        number = 0
+        while "$?" in sql:
+            number += 1
+            sql = sql.replace("$?", f"${number}", 1)
+        variants[flags] = rawsql.statement(sql, owner=__name__)
+    return variants
+
+
+async def _page(
+    sql: str,
+    args: list[Any],
+    *,
+    size: int,
+    list_name: str,
+    sort_key: str,
+    record_class: type[R],
+) -> Page[R]:
+    rows = await rawsql.fetch(
+        rawsql.engine_of(Campaign), sql, *args, size + 1, record_class=record_class
+    )
+    page = keyset_page(
+        rows,
+        limit=size,
+        list_name=list_name,
+        key=lambda r: (r[sort_key], r["id"]),  # type: ignore[index]
+    )
+    return Page(items=page.items, next_cursor=page.next_cursor)
+
+
+async def _campaign_page(
+    statements: dict[tuple[bool, ...], str],
+    *,
+    campaign_id: uuid.UUID,
+    entity: str,
+    limit: int | None,
+    cursor: str | None,
+    sort_key: str,
+    record_class: type[R],
+) -> Page[R]:
+    """A page of a live campaign's children (``statements`` keyed by (cursor,))."""
+    # The filters are part of the list: a cursor of another filter is refused.
+    list_name = f"{entity}:{campaign_id}"
+    args: list[Any] = [campaign_id]
+    if cursor is not None:
+        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
+    return await _page(
+        statements[(cursor is not None,)],
+        args,
+        size=page_size(limit),
+        list_name=list_name,
+        sort_key=sort_key,
+        record_class=record_class,
+    )
+
+
+_CAMPAIGN_GET = rawsql.statement(
+    f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.id = $1 AND {LIVE_CAMPAIGN}",
+    owner=__name__,
+)
 
 
 @validated(error=AdsValidationError)
 async def campaign_get(*, campaign_id: uuid.UUID) -> CampaignRecord:
     """The live campaign ``campaign_id``; CampaignNotFoundError otherwise."""
-    async with connection() as conn:
-        row = await conn.fetchrow(_CAMPAIGN_GET, campaign_id)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(Campaign), _CAMPAIGN_GET, campaign_id, record_class=CampaignRecord
+    )
     if row is None:
-        raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
-    return CampaignRecord.from_row(row)
+        raise _not_found(campaign_id)
+    return row
+
+
+# Keyed by (user filter, status filter, cursor).
+_CAMPAIGN_LIST = _list_statements(
+    select=f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c",
+    order="c.created_at DESC, c.id DESC",
+    fixed=(LIVE_CAMPAIGN,),
+    optional=("c.user_id = $?", "c.status = $?", "(c.created_at, c.id) < ($?, $?)"),
+)
 
 
 @validated(error=AdsValidationError)
@@ -65,55 +185,51 @@ async def campaign_list(
     size = page_size(limit)
     # The filters are part of the list: a cursor of another filter is refused.
     list_name = f"campaigns:{user_id}:{status}"
-    conditions = [LIVE_CAMPAIGN]
     args: list[Any] = []
     if user_id is not None:
         args.append(user_id)
-        conditions.append(f"c.user_id = ${len(args)}")
     if status is not None:
         args.append(CampaignStatus(status).value)
-        conditions.append(f"c.status = ${len(args)}")
     if cursor is not None:
-        created_at, last_id = cursor_after(
-            cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID)
-        )
-        args += [created_at, last_id]
-        conditions.append(f"(c.created_at, c.id) < (${len(args) - 1}, ${len(args)})")
-    args.append(size + 1)
-    sql = (
-        f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c JOIN users u ON u.id = c.user_id "
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY c.created_at DESC, c.id DESC LIMIT ${len(args)}"
-    )
-    async with connection() as conn:
-        rows = await conn.fetch(sql, *args)
-    page = keyset_page(
-        rows, limit=size, list_name=list_name, key=lambda r: (r["created_at"], r["id"])
-    )
-    return Page(
-        items=[CampaignSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor
+        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
+    sql = _CAMPAIGN_LIST[(user_id is not None, status is not None, cursor is not None)]
+    return await _page(
+        sql,
+        args,
+        size=size,
+        list_name=list_name,
+        sort_key="created_at",
+        record_class=CampaignSummary,
     )
 
 
-_EXPERIMENT_GET = f"""
-SELECT {EXPERIMENT_COLUMNS}
-FROM experiments e
-JOIN campaigns c ON c.id = e.campaign_id
-JOIN users u ON u.id = c.user_id
-WHERE e.id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}
-"""
+_LIVE_EXPERIMENT = f"e.deleted_at IS NULL AND {campaign_is_live('e.campaign_id')}"
+_EXPERIMENT_GET = rawsql.statement(
+    f"SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.id = $1 AND {_LIVE_EXPERIMENT}",
+    owner=__name__,
+)
 
 
 @validated(error=AdsValidationError)
 async def experiment_get(*, experiment_id: uuid.UUID) -> ExperimentRecord:
     """The live experiment ``experiment_id``; ExperimentNotFoundError otherwise."""
-    async with connection() as conn:
-        row = await conn.fetchrow(_EXPERIMENT_GET, experiment_id)
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(Experiment), _EXPERIMENT_GET, experiment_id, record_class=ExperimentRecord
+    )
     if row is None:
         raise ExperimentNotFoundError(
             f"experiment {experiment_id} not found", field="experiment_id"
         )
-    return ExperimentRecord.from_row(row)
+    return row
+
+
+# Keyed by (cursor,).
+_EXPERIMENT_LIST = _list_statements(
+    select=f"SELECT {EXPERIMENT_COLUMNS} FROM experiments e",
+    order="e.created_at DESC, e.id DESC",
+    fixed=("e.campaign_id = $?", "e.deleted_at IS NULL", campaign_is_live("$1")),
+    optional=("(e.created_at, e.id) < ($?, $?)",),
+)
 
 
 @validated(error=AdsValidationError)
@@ -121,37 +237,23 @@ async def experiment_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ExperimentRecord]:
     """Live experiments of a live campaign, newest first, one page at a time."""
-    size = page_size(limit)
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"experiments:{campaign_id}"
-    args: list[Any] = [campaign_id]
-    keyset = ""
-    if cursor is not None:
-        created_at, last_id = cursor_after(
-            cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID)
-        )
-        args += [created_at, last_id]
-        keyset = "AND (e.created_at, e.id) < ($2, $3)"
-    args.append(size + 1)
-    sql = (
-        f"SELECT {EXPERIMENT_COLUMNS} FROM experiments e "
-        "JOIN campaigns c ON c.id = e.campaign_id JOIN users u ON u.id = c.user_id "
-        f"WHERE e.campaign_id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN} {keyset} "
-        f"ORDER BY e.created_at DESC, e.id DESC LIMIT ${len(args)}"
-    )
-    async with connection() as conn:
-        rows = await conn.fetch(sql, *args)
-    page = keyset_page(
-        rows, limit=size, list_name=list_name, key=lambda r: (r["created_at"], r["id"])
-    )
-    return Page(
-        items=[ExperimentRecord.from_row(r) for r in page.items], next_cursor=page.next_cursor
+    return await _campaign_page(
+        _EXPERIMENT_LIST,
+        campaign_id=campaign_id,
+        entity="experiments",
+        limit=limit,
+        cursor=cursor,
+        sort_key="created_at",
+        record_class=ExperimentRecord,
     )
 
 
-_CONVERSION_COLUMNS = (
-    "cv.id, cv.campaign_id, cv.source, cv.external_id, cv.value, cv.currency, "
-    "cv.attributed_clip_id, cv.attributed_ad_id, cv.timestamp"
+# Keyed by (cursor,).
+_CONVERSION_LIST = _list_statements(
+    select=f"SELECT {CONVERSION_COLUMNS} FROM conversions cv",
+    order="cv.timestamp DESC, cv.id DESC",
+    fixed=("cv.campaign_id = $?", campaign_is_live("$1")),
+    optional=("(cv.timestamp, cv.id) < ($?, $?)",),
 )
 
 
@@ -160,32 +262,24 @@ async def conversion_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ConversionRecord]:
     """Conversions attributed to a live campaign, latest first (timestamp, then id)."""
-    size = page_size(limit)
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"conversions:{campaign_id}"
-    args: list[Any] = [campaign_id]
-    keyset = ""
-    if cursor is not None:
-        timestamp, last_id = cursor_after(
-            cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID)
-        )
-        args += [timestamp, last_id]
-        keyset = "AND (cv.timestamp, cv.id) < ($2, $3)"
-    args.append(size + 1)
-    sql = (
-        f"SELECT {_CONVERSION_COLUMNS} FROM conversions cv "
-        "JOIN campaigns c ON c.id = cv.campaign_id JOIN users u ON u.id = c.user_id "
-        f"WHERE cv.campaign_id = $1 AND {LIVE_CAMPAIGN} {keyset} "
-        f"ORDER BY cv.timestamp DESC, cv.id DESC LIMIT ${len(args)}"
+    return await _campaign_page(
+        _CONVERSION_LIST,
+        campaign_id=campaign_id,
+        entity="conversions",
+        limit=limit,
+        cursor=cursor,
+        sort_key="timestamp",
+        record_class=ConversionRecord,
     )
-    async with connection() as conn:
-        rows = await conn.fetch(sql, *args)
-    page = keyset_page(
-        rows, limit=size, list_name=list_name, key=lambda r: (r["timestamp"], r["id"])
-    )
-    return Page(
-        items=[ConversionRecord.from_row(r) for r in page.items], next_cursor=page.next_cursor
-    )
+
+
+# Keyed by (platform filter, cursor).
+_PERFORMANCE_METRIC_LIST = _list_statements(
+    select=f"SELECT {PERFORMANCE_METRIC_COLUMNS} FROM performance_metrics pm",
+    order="pm.date DESC, pm.id DESC",
+    fixed=("pm.asset_id = $?", "pm.date BETWEEN $? AND $?", asset_is_live("$1")),
+    optional=("pm.platform = $?", "(pm.date, pm.id) < ($?, $?)"),
+)
 
 
 @validated(error=AdsValidationError)
@@ -203,66 +297,66 @@ async def performance_metric_list(
     # The filters are part of the list: a cursor of another filter is refused.
     list_name = f"performance_metrics:{asset_id}:{platform}:{date_from}:{date_to}"
     args: list[Any] = [asset_id, date_from, date_to]
-    conditions = [
-        "pm.asset_id = $1",
-        "pm.date BETWEEN $2 AND $3",
-        "a.deleted_at IS NULL",
-        "u.deleted_at IS NULL",
-    ]
     if platform is not None:
         args.append(platform.strip().lower())  # stored in lower case by the upsert
-        conditions.append(f"pm.platform = ${len(args)}")
     if cursor is not None:
-        day, last_id = cursor_after(cursor, list_name=list_name, types=(datetime.date, uuid.UUID))
-        args += [day, last_id]
-        conditions.append(f"(pm.date, pm.id) < (${len(args) - 1}, ${len(args)})")
-    args.append(size + 1)
-    columns = ", ".join(f"pm.{c.strip()}" for c in PERFORMANCE_METRIC_COLUMNS.split(","))
-    sql = (
-        f"SELECT {columns} FROM performance_metrics pm "
-        "JOIN assets a ON a.id = pm.asset_id JOIN users u ON u.id = a.user_id "
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY pm.date DESC, pm.id DESC LIMIT ${len(args)}"
-    )
-    async with connection() as conn:
-        rows = await conn.fetch(sql, *args)
-    page = keyset_page(rows, limit=size, list_name=list_name, key=lambda r: (r["date"], r["id"]))
-    return Page(
-        items=[PerformanceMetricRecord.from_row(r) for r in page.items],
-        next_cursor=page.next_cursor,
+        args += cursor_after(cursor, list_name=list_name, types=(datetime.date, uuid.UUID))
+    return await _page(
+        _PERFORMANCE_METRIC_LIST[(platform is not None, cursor is not None)],
+        args,
+        size=size,
+        list_name=list_name,
+        sort_key="date",
+        record_class=PerformanceMetricRecord,
     )
 
 
-# One query, one GROUP BY. Revenue and conversions come from the campaign's conversions
-# (value, counted on their UTC day); spend, impressions and clicks come from the daily
-# performance_metrics of the campaign's assets: the live assets of the clips its
-# conversions are attributed to (the schema's only link from a campaign to an asset).
-# GROUPING SETS adds the total row (day NULL); the found column tells an unknown campaign
-# from one without figures.
-CAMPAIGN_ROLLUP_SQL = f"""
-WITH camp AS (
-    SELECT c.id FROM campaigns c JOIN users u ON u.id = c.user_id
-    WHERE c.id = $1 AND {LIVE_CAMPAIGN}
-),
+def _rollup_sql(*, per_user: bool) -> str:
+    """The rollup statement of one campaign (``$1`` its id) or of a user's (``$1`` the user).
+
+    One query, one GROUP BY. Revenue and conversions come from the campaigns' conversions
+    (value, counted on their UTC day); spend, impressions and clicks come from the daily
+    performance_metrics of the campaigns' assets: the live assets (media's definition) of
+    the live clips their conversions are attributed to (the schema's only link from a
+    campaign to an asset). ``$2`` and ``$3`` bound the days. GROUPING SETS adds the total
+    rows (day NULL).
+    """
+    key = "cv.campaign_id, " if per_user else ""
+    la_key = "la.campaign_id, " if per_user else ""
+    # The per-user form gives every campaign a total row even without figures; the single
+    # form reports whether the campaign was found instead.
+    empty = "UNION ALL SELECT camp.id, NULL, 0, 0, 0, 0, 0 FROM camp" if per_user else ""
+    group = "(campaign_id, day), (campaign_id)" if per_user else "(day), ()"
+    # Both forms give the same columns, so that their rows compare equal: the single form
+    # reports in ``found`` whether the campaign exists (its total row comes even without
+    # figures); the per-user form only has rows of campaigns that exist.
+    campaign = "campaign_id" if per_user else "$1::uuid AS campaign_id"
+    head = f"{campaign}, day, GROUPING(day) = 1 AS is_total"
+    tail = "true AS found" if per_user else "EXISTS (SELECT 1 FROM camp) AS found"
+    order = "campaign_id, day NULLS LAST" if per_user else "day NULLS LAST"
+    where = "c.user_id = $1" if per_user else "c.id = $1"
+    return rawsql.statement(
+        f"""
+WITH camp AS (SELECT c.id FROM campaigns c WHERE {where} AND {LIVE_CAMPAIGN}),
 linked_assets AS (
-    SELECT DISTINCT cl.asset_id
+    SELECT DISTINCT {key}lc.asset_id
     FROM conversions cv
     JOIN camp ON camp.id = cv.campaign_id
-    JOIN clips cl ON cl.id = cv.attributed_clip_id
-    JOIN assets a ON a.id = cl.asset_id AND a.deleted_at IS NULL
+    JOIN {LIVE_CLIP_ASSETS} lc ON lc.clip_id = cv.attributed_clip_id
 ),
 facts AS (
-    SELECT (cv.timestamp AT TIME ZONE 'UTC')::date AS day, cv.value AS revenue,
+    SELECT {key}(cv.timestamp AT TIME ZONE 'UTC')::date AS day, cv.value AS revenue,
            1 AS conversions, 0::numeric AS spend, 0::bigint AS impressions, 0::bigint AS clicks
     FROM conversions cv JOIN camp ON camp.id = cv.campaign_id
     WHERE cv.timestamp >= ($2::date)::timestamp AT TIME ZONE 'UTC'
       AND cv.timestamp < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'
     UNION ALL
-    SELECT pm.date, 0, 0, pm.spend, pm.impressions, pm.clicks
+    SELECT {la_key}pm.date, 0, 0, pm.spend, pm.impressions, pm.clicks
     FROM performance_metrics pm JOIN linked_assets la ON la.asset_id = pm.asset_id
     WHERE pm.date BETWEEN $2 AND $3
+    {empty}
 )
-SELECT day,
+SELECT {head},
        COALESCE(sum(spend), 0)::numeric(12, 2) AS spend,
        COALESCE(sum(revenue), 0)::numeric(12, 2) AS revenue,
        COALESCE(sum(impressions), 0)::bigint AS impressions,
@@ -271,11 +365,19 @@ SELECT day,
        round(sum(revenue) / NULLIF(sum(spend), 0), 4) AS roas,
        round(sum(clicks)::numeric / NULLIF(sum(impressions), 0), 4) AS ctr,
        round(sum(spend) / NULLIF(sum(conversions), 0), 2) AS cpa,
-       EXISTS (SELECT 1 FROM camp) AS found
+       {tail}
 FROM facts
-GROUP BY GROUPING SETS ((day), ())
-ORDER BY day NULLS LAST
-"""
+GROUP BY GROUPING SETS ({group})
+ORDER BY {order}
+""",
+        owner=__name__,
+    )
+
+
+CAMPAIGN_ROLLUP_SQL = _rollup_sql(per_user=False)
+# conversions_campaign_id_timestamp serves the date range per campaign in custom and generic
+# plans alike.
+CAMPAIGN_ROLLUPS_SQL = _rollup_sql(per_user=True)
 
 
 @validated(error=AdsValidationError)
@@ -288,60 +390,21 @@ async def campaign_rollup(
     """Spend, revenue, ROAS, CTR and CPA of a live campaign per day and in total.
 
     Days are UTC dates between ``date_from`` and ``date_to`` inclusive; days without any
-    figure are left out. See ``CAMPAIGN_ROLLUP_SQL`` for where each figure comes from.
+    figure are left out. See ``_rollup_sql`` for where each figure comes from.
     """
-    async with connection() as conn:
-        rows = await conn.fetch(CAMPAIGN_ROLLUP_SQL, campaign_id, date_from, date_to)
+    rows = await rawsql.fetch(
+        rawsql.engine_of(Campaign),
+        CAMPAIGN_ROLLUP_SQL,
+        campaign_id,
+        date_from,
+        date_to,
+        record_class=RollupRow,
+    )
     if not rows or not rows[-1]["found"]:
-        raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
-    *days, total = (RollupRow.from_row(row) for row in rows)
+        raise _not_found(campaign_id)
+    *days, total = rows
     return CampaignRollup(campaign_id=campaign_id, days=tuple(days), total=total)
 
-
-# Every live campaign of a user in one statement: the same facts as CAMPAIGN_ROLLUP_SQL,
-# keyed by campaign, with one GROUP BY (per campaign and day, and per campaign). The last
-# branch of ``facts`` gives every campaign a total row even without figures; GROUPING(day)
-# tells the total rows from the days. conversions_campaign_id_timestamp serves the date
-# range per campaign in custom and generic plans alike.
-CAMPAIGN_ROLLUPS_SQL = f"""
-WITH camp AS (
-    SELECT c.id FROM campaigns c JOIN users u ON u.id = c.user_id
-    WHERE c.user_id = $1 AND {LIVE_CAMPAIGN}
-),
-linked_assets AS (
-    SELECT DISTINCT cv.campaign_id, cl.asset_id
-    FROM conversions cv
-    JOIN camp ON camp.id = cv.campaign_id
-    JOIN clips cl ON cl.id = cv.attributed_clip_id
-    JOIN assets a ON a.id = cl.asset_id AND a.deleted_at IS NULL
-),
-facts AS (
-    SELECT cv.campaign_id, (cv.timestamp AT TIME ZONE 'UTC')::date AS day,
-           cv.value AS revenue, 1 AS conversions, 0::numeric AS spend,
-           0::bigint AS impressions, 0::bigint AS clicks
-    FROM conversions cv JOIN camp ON camp.id = cv.campaign_id
-    WHERE cv.timestamp >= ($2::date)::timestamp AT TIME ZONE 'UTC'
-      AND cv.timestamp < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'
-    UNION ALL
-    SELECT la.campaign_id, pm.date, 0, 0, pm.spend, pm.impressions, pm.clicks
-    FROM performance_metrics pm JOIN linked_assets la ON la.asset_id = pm.asset_id
-    WHERE pm.date BETWEEN $2 AND $3
-    UNION ALL
-    SELECT camp.id, NULL, 0, 0, 0, 0, 0 FROM camp
-)
-SELECT campaign_id, day, GROUPING(day) = 1 AS is_total,
-       COALESCE(sum(spend), 0)::numeric(12, 2) AS spend,
-       COALESCE(sum(revenue), 0)::numeric(12, 2) AS revenue,
-       COALESCE(sum(impressions), 0)::bigint AS impressions,
-       COALESCE(sum(clicks), 0)::bigint AS clicks,
-       COALESCE(sum(conversions), 0)::bigint AS conversions,
-       round(sum(revenue) / NULLIF(sum(spend), 0), 4) AS roas,
-       round(sum(clicks)::numeric / NULLIF(sum(impressions), 0), 4) AS ctr,
-       round(sum(spend) / NULLIF(sum(conversions), 0), 2) AS cpa
-FROM facts
-GROUP BY GROUPING SETS ((campaign_id, day), (campaign_id))
-ORDER BY campaign_id, day NULLS LAST
-"""
 
 # Rollups default to the last 30 UTC days (today included): a bounded range keeps the plan
 # of the prepared statement a range scan per campaign, and dashboards ask for recent days.
@@ -371,20 +434,22 @@ async def campaign_rollups(
     since, until = default_rollup_range(since, until)
     if since > until:
         raise AdsValidationError("since must not be after until", field="since", rule="range")
-    async with connection() as conn:
-        rows = await conn.fetch(CAMPAIGN_ROLLUPS_SQL, user_id, since, until)
+    rows = await rawsql.fetch(
+        rawsql.engine_of(Campaign),
+        CAMPAIGN_ROLLUPS_SQL,
+        user_id,
+        since,
+        until,
+        record_class=RollupRow,
+    )
     rollups: list[CampaignRollup] = []
     days: list[RollupRow] = []
     for row in rows:
         if not row["is_total"]:
             if row["day"] is not None:
-                days.append(RollupRow.from_row(row))
+                days.append(row)
             continue
-        rollups.append(
-            CampaignRollup(
-                campaign_id=row["campaign_id"], days=tuple(days), total=RollupRow.from_row(row)
-            )
-        )
+        rollups.append(CampaignRollup(campaign_id=row["campaign_id"], days=tuple(days), total=row))
         days = []
     return rollups
 
@@ -392,9 +457,10 @@ async def campaign_rollups(
 # Every conversion in (created_at, id) order, one keyset page per statement; the row
 # comparison is an index condition on conversions_created_at_id (constant cost per page).
 # Conversions outlive their campaign, so the stream has them all.
-_CONVERSION_STREAM = (
-    f"SELECT {_CONVERSION_COLUMNS}, cv.created_at FROM conversions cv "
-    "WHERE (cv.created_at, cv.id) > ($1, $2) ORDER BY cv.created_at, cv.id LIMIT $3"
+_CONVERSION_STREAM = rawsql.statement(
+    f"SELECT {CONVERSION_COLUMNS}, cv.created_at FROM conversions cv "
+    "WHERE (cv.created_at, cv.id) > ($1, $2) ORDER BY cv.created_at, cv.id LIMIT $3",
+    owner=__name__,
 )
 _STREAM_START = (datetime.datetime.min.replace(tzinfo=datetime.UTC), uuid.UUID(int=0))
 MAX_STREAM_PAGE = 10_000
@@ -408,11 +474,13 @@ async def conversion_stream(*, page: int = 1000) -> AsyncIterator[ConversionReco
             f"page must be an integer between 1 and {MAX_STREAM_PAGE}", field="page", rule="range"
         )
     after: tuple[Any, Any] = _STREAM_START
+    engine = rawsql.engine_of(Conversion)
     while True:
-        async with connection() as conn:
-            rows = await conn.fetch(_CONVERSION_STREAM, *after, page)
+        rows = await rawsql.fetch(
+            engine, _CONVERSION_STREAM, *after, page, record_class=ConversionRecord
+        )
         for row in rows:
-            yield ConversionRecord.from_row(row)
+            yield row
         if len(rows) < page:
             return
         after = (rows[-1]["created_at"], rows[-1]["id"])

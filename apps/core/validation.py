@@ -5,6 +5,7 @@ first gives a clearer message and saves a round trip.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import inspect
@@ -17,6 +18,7 @@ from collections.abc import (
     Callable,
     Collection,
     Iterable,
+    Iterator,
     Mapping,
     MutableMapping,
     Sequence,
@@ -616,3 +618,18 @@ def _validated(
             operation_var.reset(token)
 
     return cast(F, wrapper)
+
+
+@contextlib.contextmanager
+def raising(error: type[ValidationError]) -> Iterator[None]:
+    """In the block, a check that raises the base ValidationError raises ``error`` instead.
+
+    For the checks without an ``error=`` argument (``one_of``, ``not_blank``, ``aware``,
+    ``json_object``): ``with raising(AdsValidationError): not_blank(name, field="name")``.
+    """
+    try:
+        yield
+    except ValidationError as failure:
+        if type(failure) is not ValidationError:
+            raise
+        raise error(failure.message, field=failure.field, rule=failure.rule) from None

@@ -32,7 +32,7 @@ async def test_the_campaign_status_form_lists_campaigns_and_statuses(
     summer = await make_campaign(user_id=owner.id, name="Summer")
     await ads.campaign_transition(campaign_id=spring.id, status=CampaignStatus.ACTIVE)
     gone = await make_campaign(name="Gone")
-    await ads.campaign_delete(campaign_id=gone.id)
+    await ads.campaign_soft_delete(campaign_id=gone.id)
     client = await client_for(admin=True)
     response = await client.get("/admin/api/forms/change-a-campaign's-status/schema/")
     assert response.status_code == 200, response.text

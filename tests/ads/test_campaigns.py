@@ -61,19 +61,19 @@ async def test_campaign_create_stores_every_field_and_defaults() -> None:
         ({"budget": Decimal("-1")}, "budget", "min"),
         ({"budget": Decimal("1.005")}, "budget", "scale"),
         ({"budget": Decimal("100000000")}, "budget", "max"),
-        ({"name": "  "}, "name", "required"),
+        ({"name": "  "}, "name", "not_blank"),
         ({"currency": "usd"}, "currency", "iso4217"),
         ({"objective": "FAME"}, "objective", "one_of"),
         ({"target_locations": ["USA"]}, "target_locations", "iso3166"),
         ({"target_age_range": {"min": 50, "max": 20}}, "target_age_range", "range"),
-        ({"start_date": datetime.datetime(2026, 1, 1)}, "start_date", "timezone"),
+        ({"start_date": datetime.datetime(2026, 1, 1)}, "start_date", "timezone_aware"),
         (
             {
                 "start_date": datetime.datetime(2026, 2, 1, tzinfo=UTC),
                 "end_date": datetime.datetime(2026, 1, 1, tzinfo=UTC),
             },
             "end_date",
-            "after_start_date",
+            "after_start",
         ),
     ],
 )
@@ -285,7 +285,7 @@ async def test_soft_deleted_campaigns_and_their_experiments_vanish_and_come_back
         variants=[{"id": "a", "name": "A"}, {"id": "b", "name": "B"}],
     )
     # when the campaign is soft-deleted
-    await services.campaign_delete(campaign_id=campaign.id)
+    await services.campaign_soft_delete(campaign_id=campaign.id)
     # then neither is readable, nor listed
     with pytest.raises(CampaignNotFoundError):
         await selectors.campaign_get(campaign_id=campaign.id)
@@ -294,7 +294,7 @@ async def test_soft_deleted_campaigns_and_their_experiments_vanish_and_come_back
     assert (await selectors.campaign_list(user_id=user_id)).items == []
     assert (await selectors.experiment_list(campaign_id=campaign.id)).items == []
     with pytest.raises(CampaignNotFoundError):
-        await services.campaign_delete(campaign_id=campaign.id)
+        await services.campaign_soft_delete(campaign_id=campaign.id)
     # when it is restored, both come back
     await services.campaign_restore(campaign_id=campaign.id)
     assert (await selectors.campaign_get(campaign_id=campaign.id)).id == campaign.id
@@ -320,8 +320,8 @@ async def test_campaign_purge_removes_only_old_deletions_and_cascades() -> None:
     await services.experiment_create(
         campaign_id=old.id, name="t", variants=[{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]
     )
-    await services.campaign_delete(campaign_id=old.id)
-    await services.campaign_delete(campaign_id=recent.id)
+    await services.campaign_soft_delete(campaign_id=old.id)
+    await services.campaign_soft_delete(campaign_id=recent.id)
     long_ago = datetime.datetime.now(tz=UTC) - datetime.timedelta(days=40)
     await Campaign.update({Campaign.deleted_at: long_ago}).where(Campaign.id == old.id)
     # when purging deletions older than 30 days

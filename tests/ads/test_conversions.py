@@ -143,13 +143,13 @@ async def test_unknown_campaign_or_clip_fails_the_whole_batch() -> None:
         (
             ConversionInput(external_id=" ", value=Decimal(1)),
             "conversions[1].external_id",
-            "required",
+            "not_blank",
         ),
         (ConversionInput(external_id="a", value=Decimal("-1")), "conversions[1].value", "min"),
         (
             ConversionInput(external_id="a", value=1.5),  # type: ignore[arg-type]
             "conversions[1].value",
-            "decimal",
+            "type",
         ),
         (
             ConversionInput(external_id="a", value=Decimal(1), currency="EURO"),
@@ -187,7 +187,7 @@ async def test_conversions_outlive_a_purged_campaign() -> None:
         source=ConversionSource.MANUAL,
         conversions=[ConversionInput(external_id="m-1", value=Decimal(3), campaign_id=campaign.id)],
     )
-    await services.campaign_delete(campaign_id=campaign.id)
+    await services.campaign_soft_delete(campaign_id=campaign.id)
     await services.campaign_purge(older_than=datetime.timedelta(0))
     rows = await Conversion.select(Conversion.campaign, Conversion.external_id)
     assert rows == [{"campaign_id": None, "external_id": "m-1"}]

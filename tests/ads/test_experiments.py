@@ -56,7 +56,7 @@ async def test_experiment_create_starts_counters_at_zero() -> None:
         ([{"id": "a", "name": "A"}], "variants", "min"),
         ([{"id": "a", "name": "A"}, {"id": "a", "name": "B"}], "variants[1].id", "unique"),
         ([{"id": "a", "name": "A"}, {"id": "b"}], "variants[1].name", "required"),
-        ([{"id": "a", "name": "A"}, "b"], "variants[1]", "object"),
+        ([{"id": "a", "name": "A"}, "b"], "variants[1]", "json_object"),
     ],
 )
 async def test_experiment_create_checks_variants(
@@ -121,7 +121,7 @@ async def test_experiment_record_refuses_unknown_variant_draft_and_deleted() -> 
     draft = await services.experiment_create(campaign_id=campaign.id, name="d", variants=VARIANTS)
     with pytest.raises(InvalidExperimentTransitionError):
         await services.experiment_record(experiment_id=draft.id, variant_id="a", clicks=1)
-    await services.experiment_delete(experiment_id=experiment.id)
+    await services.experiment_soft_delete(experiment_id=experiment.id)
     with pytest.raises(ExperimentNotFoundError):
         await services.experiment_record(experiment_id=experiment.id, variant_id="a", clicks=1)
 
@@ -185,13 +185,13 @@ async def test_experiment_list_restore_and_purge() -> None:
     )
     assert {page.items[0].id, rest.items[0].id} == {first.id, second.id}
     assert rest.next_cursor is None
-    await services.experiment_delete(experiment_id=first.id)
+    await services.experiment_soft_delete(experiment_id=first.id)
     assert [e.id for e in (await selectors.experiment_list(campaign_id=campaign.id)).items] == [
         second.id
     ]
     await services.experiment_restore(experiment_id=first.id)
     assert len((await selectors.experiment_list(campaign_id=campaign.id)).items) == 2
-    await services.experiment_delete(experiment_id=first.id)
+    await services.experiment_soft_delete(experiment_id=first.id)
     assert await services.experiment_purge(older_than=datetime.timedelta(0)) == 1
     with pytest.raises(ExperimentNotFoundError):
         await services.experiment_restore(experiment_id=first.id)

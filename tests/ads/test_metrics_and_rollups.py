@@ -12,6 +12,7 @@ from apps.ads.records import ConversionInput
 from apps.ads.tables import ConversionSource, PerformanceMetric
 from apps.core.errors import NotFoundError
 from apps.media.tables import Asset
+from apps.users.tables import User
 from tests.ads.factories import make_asset, make_campaign, make_clip, make_user, soft_delete
 from tests.conftest import savepoint
 
@@ -53,7 +54,7 @@ async def test_metric_upsert_refuses_bad_figures_and_unknown_assets() -> None:
         await services.performance_metric_upsert(
             asset_id=asset_id, date=DAY1, impressions=1, clicks=2
         )
-    assert (raised.value.field, raised.value.rule) == ("clicks", "<= impressions")
+    assert (raised.value.field, raised.value.rule) == ("clicks", "max")
     with pytest.raises(AdsValidationError) as roas:
         async with savepoint():
             await services.performance_metric_upsert(
@@ -160,6 +161,49 @@ async def test_campaign_rollup_of_an_empty_or_unknown_campaign() -> None:
     assert (empty.total.spend, empty.total.conversions, empty.total.roas) == (Decimal(0), 0, None)
     with pytest.raises(CampaignNotFoundError):
         await selectors.campaign_rollup(campaign_id=uuid.uuid4())
-    await services.campaign_delete(campaign_id=campaign.id)
+    await services.campaign_soft_delete(campaign_id=campaign.id)
     with pytest.raises(CampaignNotFoundError):
         await selectors.campaign_rollup(campaign_id=campaign.id)
+
+
+async def test_an_asset_of_a_soft_deleted_owner_is_not_live_for_metrics_and_rollups() -> None:
+    # given a campaign whose conversions point at a clip of another user's asset, with figures
+    campaign = await make_campaign()
+    owner = await make_user(name="Asset owner")
+    asset_id = await make_asset(user_id=owner)
+    clip_id = await make_clip(asset_id=asset_id)
+    await services.conversion_ingest_batch(
+        source=ConversionSource.META,
+        conversions=[
+            ConversionInput(
+                external_id="owner-gone-1",
+                value=Decimal("30.00"),
+                campaign_id=campaign.id,
+                attributed_clip_id=clip_id,
+                timestamp=datetime.datetime.combine(DAY1, datetime.time(9), tzinfo=datetime.UTC),
+            )
+        ],
+    )
+    await services.performance_metric_upsert(
+        asset_id=asset_id, date=DAY1, impressions=100, clicks=5, spend=Decimal("12.00")
+    )
+    before = await selectors.campaign_rollup(campaign_id=campaign.id)
+    assert (before.total.spend, before.total.impressions) == (Decimal("12.00"), 100)
+
+    # when the asset's owner is soft-deleted
+    await soft_delete(User, owner)
+
+    # then the asset's figures leave the rollups and its metrics cannot be written or listed
+    after = await selectors.campaign_rollup(campaign_id=campaign.id)
+    assert (after.total.spend, after.total.impressions, after.total.clicks) == (
+        Decimal("0.00"),
+        0,
+        0,
+    )
+    assert after.total.revenue == Decimal("30.00")  # the conversion is the campaign's own
+    (mine,) = await selectors.campaign_rollups(user_id=campaign.user_id, since=DAY1, until=DAY1)
+    assert mine.total == after.total
+    with pytest.raises(NotFoundError) as refused:
+        await services.performance_metric_upsert(asset_id=asset_id, date=DAY2, impressions=1)
+    assert (refused.value.field, refused.value.rule) == ("asset_id", "exists")
+    assert (await selectors.performance_metric_list(asset_id=asset_id)).items == []

@@ -54,7 +54,7 @@ async def test_rollups_of_all_campaigns_match_the_single_rollups_in_one_statemen
     await services.performance_metric_upsert(
         asset_id=asset_id, date=TODAY, impressions=1000, clicks=40, spend=Decimal("5.00")
     )
-    await services.campaign_delete(campaign_id=gone.id)
+    await services.campaign_soft_delete(campaign_id=gone.id)
     # when all rollups of the user are read
     with count_statements() as statements:
         rollups = await selectors.campaign_rollups(user_id=user_id)

@@ -6,14 +6,13 @@ Counters are changed by atomic increments in a single UPDATE, never read-modify-
 concurrent updates are never lost.
 """
 
-from apps.ads.services._common import UNSET
 from apps.ads.services.campaigns import (
     CAMPAIGN_TRANSITIONS,
     campaign_add_totals,
     campaign_create,
-    campaign_delete,
     campaign_purge,
     campaign_restore,
+    campaign_soft_delete,
     campaign_transition,
     campaign_update,
 )
@@ -22,14 +21,15 @@ from apps.ads.services.experiments import (
     EXPERIMENT_RECORDING,
     EXPERIMENT_TRANSITIONS,
     experiment_create,
-    experiment_delete,
     experiment_purge,
     experiment_record,
     experiment_restore,
     experiment_select_winner,
+    experiment_soft_delete,
     experiment_transition,
 )
 from apps.ads.services.metrics import performance_metric_upsert
+from apps.core.unset import UNSET
 
 __all__ = [
     "CAMPAIGN_TRANSITIONS",
@@ -39,18 +39,18 @@ __all__ = [
     "UNSET",
     "campaign_add_totals",
     "campaign_create",
-    "campaign_delete",
     "campaign_purge",
     "campaign_restore",
+    "campaign_soft_delete",
     "campaign_transition",
     "campaign_update",
     "conversion_ingest_batch",
     "experiment_create",
-    "experiment_delete",
     "experiment_purge",
     "experiment_record",
     "experiment_restore",
     "experiment_select_winner",
+    "experiment_soft_delete",
     "experiment_transition",
     "performance_metric_upsert",
 ]

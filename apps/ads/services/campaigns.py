@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-from apps.ads import validation as check
-from apps.ads._db import connection
+from piccolo.columns import Column
+from piccolo.query import WhereRaw
+from piccolo.querystring import QueryString
+
 from apps.ads.errors import (
     AdsValidationError,
     CampaignNotFoundError,
     InvalidCampaignTransitionError,
 )
-from apps.ads.records import CAMPAIGN_COLUMNS, CampaignRecord, CampaignTotals
-from apps.ads.selectors import LIVE_CAMPAIGN, campaign_get
-from apps.ads.services._common import UNSET, Unset, dumps, json_object, sources_of
+from apps.ads.records import CampaignRecord, CampaignTotals
+from apps.ads.selectors import CAMPAIGN_COLUMNS, campaign_get
 from apps.ads.tables import Campaign, CampaignStatus, Objective
-from apps.core.errors import GatewayError, NotFoundError
+from apps.core import rawsql
+from apps.core.errors import NotFoundError
+from apps.core.records import Row
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import INT64_MAX, validated
+from apps.core.transitions import Transitions
+from apps.core.unset import UNSET, Unset, given
+from apps.core.validation import (
+    INT64_MAX,
+    MONEY_MAX,
+    aware,
+    count,
+    json_object,
+    money,
+    not_before,
+    not_blank,
+    raising,
+    validated,
+)
+from apps.core.validation import (
+    currency as check_currency,
+)
+from apps.users.selectors import user_is_live
 
 # Allowed status changes: from -> the statuses it may move to. Anything else raises
 # InvalidCampaignTransitionError. ARCHIVED is final.
@@ -37,11 +58,31 @@ CAMPAIGN_TRANSITIONS: Final[Mapping[CampaignStatus, frozenset[CampaignStatus]]] 
     CampaignStatus.COMPLETED: frozenset({CampaignStatus.ARCHIVED}),
     CampaignStatus.ARCHIVED: frozenset(),
 }
+_MACHINE = Transitions(
+    CAMPAIGN_TRANSITIONS, entity="campaign", error=InvalidCampaignTransitionError
+)
+
+# What the cold paths written with Piccolo's query builder return: a CampaignRecord.
+_RETURNING = Campaign.all_columns(exclude=[Campaign.deleted_at])
 
 
-def _locations(value: Any) -> list[str]:
+def _live(campaign_id: uuid.UUID) -> Any:
+    """Piccolo's WHERE for "the campaign ``campaign_id`` is live" (its owner live too)."""
+    return (
+        (Campaign.id == campaign_id)
+        & Campaign.deleted_at.is_null()
+        & WhereRaw(user_is_live("campaigns.user_id"))
+    )
+
+
+def _not_found(campaign_id: uuid.UUID) -> CampaignNotFoundError:
+    return CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
+
+
+def _locations(value: Any) -> str:
+    """Country codes as the JSON text of an array (None is [])."""
     if value is None:
-        return []
+        return "[]"
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise AdsValidationError(
             "target_locations must be a list of country codes",
@@ -57,36 +98,57 @@ def _locations(value: Any) -> list[str]:
                 rule="iso3166",
             )
         codes.append(code.upper())
-    return codes
+    return json.dumps(codes)
 
 
-def _objective(value: Any) -> str:
-    try:
-        return Objective(value).value
-    except ValueError:
-        raise AdsValidationError(
-            f"objective must be one of {', '.join(Objective)}", field="objective", rule="choices"
-        ) from None
-
-
-def _optional_text(value: Any, *, field: str) -> str | None:
+def _age_range(value: Any) -> str:
+    """``{"min": 25, "max": 45}`` with 13 <= min <= max <= 120 (either bound may be left
+    out; None is ``{}``), as JSON text."""
     if value is None:
-        return None
-    return check.text(value, field=field)
+        return "{}"
+    if not isinstance(value, Mapping) or set(value) - {"min", "max"}:
+        raise AdsValidationError(
+            "target_age_range must be a dict with min and/or max",
+            field="target_age_range",
+            rule="json_object",
+        )
+    low, high = value.get("min", 13), value.get("max", 120)
+    if not (isinstance(low, int) and isinstance(high, int) and 13 <= low <= high <= 120):
+        raise AdsValidationError(
+            "target_age_range needs 13 <= min <= max <= 120",
+            field="target_age_range",
+            rule="range",
+        )
+    return json_object(value, field="target_age_range")
 
 
-_CAMPAIGN_INSERT = f"""
+def _optional_text(value: str | None, *, field: str) -> str | None:
+    return None if value is None else not_blank(value, field=field)
+
+
+def _dates(start: datetime.datetime | None, end: datetime.datetime | None) -> None:
+    aware(start, field="start_date")
+    aware(end, field="end_date")
+    not_before(start, end, field="end_date", start_field="start_date", error=AdsValidationError)
+
+
+# One statement: the owner's liveness is checked by the INSERT itself (no row when the user
+# is absent or soft-deleted), which the query builder cannot express.
+_CAMPAIGN_INSERT = rawsql.statement(
+    f"""
 INSERT INTO campaigns AS c (
     id, user_id, name, description, objective, budget, daily_budget, currency,
     meta_campaign_id, meta_ad_set_id, meta_account_id, target_audience, target_locations,
     target_age_range, start_date, end_date, metadata)
-SELECT coalesce($17::uuid, gen_random_uuid()), u.id, $2::text, $3::text, $4::text,
+SELECT coalesce($17::uuid, gen_random_uuid()), $1::uuid, $2::text, $3::text, $4::text,
        $5::numeric, $6::numeric, $7::text,
        $8::text, $9::text, $10::text, $11::jsonb, $12::jsonb,
        $13::jsonb, $14::timestamptz, $15::timestamptz, $16::jsonb
-FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL
+WHERE {user_is_live("$1::uuid")}
 RETURNING {CAMPAIGN_COLUMNS}
-"""
+""",
+    owner=__name__,
+)
 
 
 @validated(error=AdsValidationError)
@@ -117,33 +179,56 @@ async def campaign_create(
     ConflictError (field ``meta_campaign_id``) when another campaign has that Meta id, and
     AdsValidationError naming the field for a bad value.
     """
-    start = check.aware(start_date, field="start_date")
-    end = check.aware(end_date, field="end_date")
-    check.ordered_dates(start, end)
-    args = (
-        user_id,
-        check.text(name, field="name"),
-        description,
-        _objective(objective),
-        check.money(budget, field="budget"),
-        check.money(daily_budget, field="daily_budget", allow_none=True),
-        check.currency(currency),
-        _optional_text(meta_campaign_id, field="meta_campaign_id"),
-        _optional_text(meta_ad_set_id, field="meta_ad_set_id"),
-        _optional_text(meta_account_id, field="meta_account_id"),
-        dumps(json_object(target_audience, field="target_audience")),
-        dumps(_locations(target_locations)),
-        dumps(check.age_range(target_age_range) if target_age_range is not None else {}),
-        start,
-        end,
-        dumps(json_object(metadata, field="metadata")),
-        campaign_id,
+    with raising(AdsValidationError):
+        _dates(start_date, end_date)
+        args = (
+            user_id,
+            not_blank(name, field="name"),
+            description,
+            Objective(objective).value,
+            money(budget, field="budget", error=AdsValidationError),
+            None
+            if daily_budget is None
+            else money(daily_budget, field="daily_budget", error=AdsValidationError),
+            check_currency(currency, error=AdsValidationError),
+            _optional_text(meta_campaign_id, field="meta_campaign_id"),
+            _optional_text(meta_ad_set_id, field="meta_ad_set_id"),
+            _optional_text(meta_account_id, field="meta_account_id"),
+            json_object(target_audience, field="target_audience"),
+            _locations(target_locations),
+            _age_range(target_age_range),
+            start_date,
+            end_date,
+            json_object(metadata, field="metadata"),
+            campaign_id,
+        )
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(Campaign), _CAMPAIGN_INSERT, *args, record_class=CampaignRecord
     )
-    async with connection() as conn:
-        row = await conn.fetchrow(_CAMPAIGN_INSERT, *args)
     if row is None:
         raise NotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
-    return CampaignRecord.from_row(row)
+    return row
+
+
+# How each argument of campaign_update becomes its column's value (the identity if absent).
+_UPDATE_CHECKS: dict[str, Any] = {
+    "name": lambda value: not_blank(value, field="name"),
+    "objective": lambda value: Objective(value).value,
+    "budget": lambda value: money(value, field="budget", error=AdsValidationError),
+    "daily_budget": lambda value: (
+        None if value is None else money(value, field="daily_budget", error=AdsValidationError)
+    ),
+    "currency": lambda value: check_currency(value, error=AdsValidationError),
+    "meta_campaign_id": lambda value: _optional_text(value, field="meta_campaign_id"),
+    "meta_ad_set_id": lambda value: _optional_text(value, field="meta_ad_set_id"),
+    "meta_account_id": lambda value: _optional_text(value, field="meta_account_id"),
+    "target_audience": lambda value: json_object(value, field="target_audience"),
+    "target_locations": _locations,
+    "target_age_range": _age_range,
+    "start_date": lambda value: aware(value, field="start_date"),
+    "end_date": lambda value: aware(value, field="end_date"),
+    "metadata": lambda value: json_object(value, field="metadata"),
+}
 
 
 @validated(error=AdsValidationError)
@@ -171,69 +256,49 @@ async def campaign_update(
     The status and the running totals have their own functions
     (:func:`campaign_transition`, :func:`campaign_add_totals`).
     """
-    values: dict[str, tuple[Any, str]] = {}
-    if name is not UNSET:
-        values["name"] = (check.text(name, field="name"), "text")
-    if description is not UNSET:
-        values["description"] = (description, "text")
-    if objective is not UNSET:
-        values["objective"] = (_objective(objective), "text")
-    if budget is not UNSET:
-        values["budget"] = (check.money(budget, field="budget"), "numeric")
-    if daily_budget is not UNSET:
-        amount = check.money(daily_budget, field="daily_budget", allow_none=True)
-        values["daily_budget"] = (amount, "numeric")
-    if currency is not UNSET:
-        values["currency"] = (check.currency(currency), "text")
-    for field, value in (
-        ("meta_campaign_id", meta_campaign_id),
-        ("meta_ad_set_id", meta_ad_set_id),
-        ("meta_account_id", meta_account_id),
-    ):
-        if value is not UNSET:
-            values[field] = (_optional_text(value, field=field), "text")
-    if target_audience is not UNSET:
-        audience = json_object(target_audience, field="target_audience")
-        values["target_audience"] = (dumps(audience), "jsonb")
-    if target_locations is not UNSET:
-        values["target_locations"] = (dumps(_locations(target_locations)), "jsonb")
-    if target_age_range is not UNSET:
-        values["target_age_range"] = (dumps(check.age_range(target_age_range)), "jsonb")
-    if start_date is not UNSET:
-        values["start_date"] = (check.aware(start_date, field="start_date"), "timestamptz")
-    if end_date is not UNSET:
-        values["end_date"] = (check.aware(end_date, field="end_date"), "timestamptz")
-    if start_date is not UNSET and end_date is not UNSET:
-        check.ordered_dates(values["start_date"][0], values["end_date"][0])
-    if metadata is not UNSET:
-        values["metadata"] = (dumps(json_object(metadata, field="metadata")), "jsonb")
+    changes = given(
+        name=name,
+        description=description,
+        objective=objective,
+        budget=budget,
+        daily_budget=daily_budget,
+        currency=currency,
+        meta_campaign_id=meta_campaign_id,
+        meta_ad_set_id=meta_ad_set_id,
+        meta_account_id=meta_account_id,
+        target_audience=target_audience,
+        target_locations=target_locations,
+        target_age_range=target_age_range,
+        start_date=start_date,
+        end_date=end_date,
+        metadata=metadata,
+    )
+    with raising(AdsValidationError):
+        values: dict[Column | str, Any] = {
+            Campaign._meta.get_column_by_name(column): _UPDATE_CHECKS.get(column, _same)(value)
+            for column, value in changes.items()
+        }
+        if "start_date" in changes and "end_date" in changes:
+            _dates(changes["start_date"], changes["end_date"])
     if not values:
         return await campaign_get(campaign_id=campaign_id)
-    assignments = ", ".join(
-        f"{column} = ${index}::{cast}"
-        for index, (column, (_, cast)) in enumerate(values.items(), start=2)
+    row = await rawsql.fetchrow_query(
+        Campaign.update(values).where(_live(campaign_id)).returning(*_RETURNING),
+        record_class=CampaignRecord,
     )
-    sql = (
-        f"UPDATE campaigns c SET {assignments} FROM users u "
-        f"WHERE c.id = $1 AND u.id = c.user_id AND {LIVE_CAMPAIGN} "
-        f"RETURNING {CAMPAIGN_COLUMNS}"
-    )
-    async with connection() as conn:
-        row = await conn.fetchrow(sql, campaign_id, *(value for value, _ in values.values()))
     if row is None:
-        raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
-    return CampaignRecord.from_row(row)
+        raise _not_found(campaign_id)
+    return row
 
 
-_CAMPAIGN_TRANSITION = f"""
-UPDATE campaigns c SET status = $2 FROM users u
-WHERE c.id = $1 AND u.id = c.user_id AND {LIVE_CAMPAIGN} AND c.status = ANY($3::text[])
-RETURNING {CAMPAIGN_COLUMNS}
-"""
-_CAMPAIGN_STATUS = f"""
-SELECT c.status FROM campaigns c JOIN users u ON u.id = c.user_id
-WHERE c.id = $1 AND {LIVE_CAMPAIGN}
-"""
+def _same(value: Any) -> Any:
+    return value
+
+
+class _Current(Row):
+    """The columns read back to tell why an UPDATE matched no row."""
+
+    __slots__ = ()
 
 
 @validated(error=AdsValidationError)
@@ -244,68 +309,29 @@ async def campaign_transition(*, campaign_id: uuid.UUID, status: CampaignStatus)
     (``WHERE status = ANY(allowed sources)``), so two concurrent changes cannot both apply
     from the same starting status. InvalidCampaignTransitionError otherwise.
     """
-    try:
-        target = CampaignStatus(status)
-    except ValueError:
-        raise AdsValidationError(
-            f"status must be one of {', '.join(CampaignStatus)}", field="status", rule="choices"
-        ) from None
-    sources = sources_of(CAMPAIGN_TRANSITIONS, target)
-    async with connection() as conn:
-        row = await conn.fetchrow(_CAMPAIGN_TRANSITION, campaign_id, target.value, sources)
-        current = None if row else await conn.fetchval(_CAMPAIGN_STATUS, campaign_id)
+    target = CampaignStatus(status)
+    row = await rawsql.fetchrow_query(
+        Campaign.update({Campaign.status: target.value})
+        .where(_live(campaign_id) & Campaign.status.is_in(_MACHINE.sources(target)))
+        .returning(*_RETURNING),
+        record_class=CampaignRecord,
+    )
     if row is not None:
-        return CampaignRecord.from_row(row)
+        return row
+    current = await rawsql.fetchrow_query(
+        Campaign.select(Campaign.status).where(_live(campaign_id)), record_class=_Current
+    )
     if current is None:
-        raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
-    article = "an" if current[0] in "AEIOU" else "a"
-    raise InvalidCampaignTransitionError(
-        f"{article} {current} campaign cannot become {target.value}",
-        field="status",
-        rule=f"{current}->{target.value}",
-    )
+        raise _not_found(campaign_id)
+    raise _MACHINE.refused(current=current["status"], target=target)
 
 
-_ADD_TOTALS = """
-UPDATE campaigns SET
-    total_spend = total_spend + $2::numeric,
-    total_impressions = total_impressions + $3::bigint,
-    total_clicks = total_clicks + $4::bigint,
-    total_conversions = total_conversions + $5::bigint
-WHERE id = $1
-    -- A total that would leave its column's range is not written: the caller is told which.
-    AND total_spend <= 99999999.99 - $2::numeric
-    AND total_impressions <= 9223372036854775807 - $3::bigint
-    AND total_clicks <= 9223372036854775807 - $4::bigint
-    AND total_conversions <= 9223372036854775807 - $5::bigint
-RETURNING id, total_spend, total_impressions, total_clicks, total_conversions
-"""
-
-
-async def _not_added(conn: Any, args: tuple[Any, ...]) -> GatewayError:
-    """Why the UPDATE touched no row: an unknown campaign, or a total out of its range."""
-    row = await conn.fetchrow(_CURRENT_TOTALS, args[0])
-    if row is None:
-        return CampaignNotFoundError(f"campaign {args[0]} not found", field="campaign_id")
-    limits = (
-        ("spend", "total_spend", check.MONEY_MAX),
-        ("impressions", "total_impressions", INT64_MAX),
-        ("clicks", "total_clicks", INT64_MAX),
-        ("conversions", "total_conversions", INT64_MAX),
-    )
-    for position, (field, column, maximum) in enumerate(limits, start=1):
-        if row[column] + args[position] > maximum:
-            return AdsValidationError(
-                f"{column} would pass its maximum ({maximum})", field=field, rule="max"
-            )
-    return AdsValidationError(  # pragma: no cover - one of the totals overflowed
-        "a running total would pass its maximum", field="spend", rule="max"
-    )
-
-
-_CURRENT_TOTALS = (
-    "SELECT total_spend, total_impressions, total_clicks, total_conversions "
-    "FROM campaigns WHERE id = $1"
+# The running totals and the range each must stay in: (argument, column, maximum).
+_TOTALS = (
+    ("spend", Campaign.total_spend, MONEY_MAX),
+    ("impressions", Campaign.total_impressions, INT64_MAX),
+    ("clicks", Campaign.total_clicks, INT64_MAX),
+    ("conversions", Campaign.total_conversions, INT64_MAX),
 )
 
 
@@ -321,51 +347,68 @@ async def campaign_add_totals(
     """Add to a campaign's running totals in one atomic UPDATE and return the new totals.
 
     ``SET total = total + $n`` is evaluated on the latest row version under the row lock,
-    so concurrent calls never lose an update. Soft-deleted campaigns still count (their
-    figures must be right if they are restored); an unknown id is CampaignNotFoundError.
+    so concurrent calls never lose an update. A total that would leave its column's range is
+    not written (the UPDATE's WHERE refuses it) and the caller is told which (rule ``max``).
+    Soft-deleted campaigns still count (their figures must be right if they are restored);
+    an unknown id is CampaignNotFoundError.
     """
-    args = (
-        campaign_id,
-        check.money(spend, field="spend"),
-        check.count(impressions, field="impressions"),
-        check.count(clicks, field="clicks"),
-        check.count(conversions, field="conversions"),
+    added: dict[str, Any] = {
+        "spend": money(spend, field="spend", error=AdsValidationError),
+        "impressions": count(impressions, field="impressions", error=AdsValidationError),
+        "clicks": count(clicks, field="clicks", error=AdsValidationError),
+        "conversions": count(conversions, field="conversions", error=AdsValidationError),
+    }
+    where: Any = Campaign.id == campaign_id
+    for argument, column, maximum in _TOTALS:
+        where &= column <= maximum - added[argument]
+    # Column arithmetic (Piccolo's ``column + n`` has no NUMERIC form, hence QueryString).
+    values: dict[Column | str, Any] = {
+        column: QueryString(f'"{column._meta.db_column_name}" + {{}}', added[argument])
+        for argument, column, _ in _TOTALS
+    }
+    row = await rawsql.fetchrow_query(
+        Campaign.update(values)
+        .where(where)
+        .returning(Campaign.id.as_alias("campaign_id"), *(column for _, column, _ in _TOTALS)),
+        record_class=CampaignTotals,
     )
-    async with connection() as conn:
-        row = await conn.fetchrow(_ADD_TOTALS, *args)
-        if row is None:
-            raise await _not_added(conn, args)
-    return CampaignTotals(
-        campaign_id=row["id"],
-        total_spend=row["total_spend"],
-        total_impressions=row["total_impressions"],
-        total_clicks=row["total_clicks"],
-        total_conversions=row["total_conversions"],
+    if row is not None:
+        return row
+    current = await rawsql.fetchrow_query(
+        Campaign.select(*(column for _, column, _ in _TOTALS)).where(Campaign.id == campaign_id),
+        record_class=_Current,
     )
+    if current is None:
+        raise _not_found(campaign_id)
+    for argument, column, maximum in _TOTALS:
+        name = column._meta.db_column_name
+        if current[name] + added[argument] > maximum:
+            raise AdsValidationError(
+                f"{name} would pass its maximum ({maximum})", field=argument, rule="max"
+            )
+    raise AdsValidationError(  # pragma: no cover - one of the totals overflowed
+        "a running total would pass its maximum", field="spend", rule="max"
+    )
+
+
+# How soft delete and restore name a missing campaign.
+_ROW: Final[dict[str, Any]] = {
+    "not_found": CampaignNotFoundError,
+    "field": "campaign_id",
+    "entity": "campaign",
+}
 
 
 @validated(error=AdsValidationError)
-async def campaign_delete(*, campaign_id: uuid.UUID) -> datetime.datetime:
+async def campaign_soft_delete(*, campaign_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete a campaign (its experiments vanish from reads with it); return the time."""
-    return await soft_delete_row(
-        Campaign,
-        row_id=campaign_id,
-        not_found=CampaignNotFoundError,
-        field="campaign_id",
-        entity="campaign",
-    )
+    return await soft_delete_row(Campaign, row_id=campaign_id, **_ROW)
 
 
 @validated(error=AdsValidationError)
 async def campaign_restore(*, campaign_id: uuid.UUID) -> None:
     """Bring a soft-deleted campaign back, and with it its experiments."""
-    await restore_row(
-        Campaign,
-        row_id=campaign_id,
-        not_found=CampaignNotFoundError,
-        field="campaign_id",
-        entity="campaign",
-    )
+    await restore_row(Campaign, row_id=campaign_id, **_ROW)
 
 
 @validated(error=AdsValidationError)

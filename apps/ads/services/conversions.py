@@ -6,25 +6,44 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Final
 
-from apps.ads import validation as check
-from apps.ads._db import connection, transaction
 from apps.ads.errors import AdsValidationError
 from apps.ads.records import ConversionInput, IngestResult
-from apps.ads.services._common import dumps, json_object
-from apps.ads.tables import ConversionSource
-from apps.core.validation import validated
+from apps.ads.tables import Conversion, ConversionSource
+from apps.core import rawsql
+from apps.core.db_errors import translate_errors
+from apps.core.validation import (
+    aware,
+    currency,
+    json_object,
+    money,
+    not_blank,
+    raising,
+    validated,
+)
 
 # Batches larger than this go through COPY into a temporary table; smaller ones are sent
 # as arrays in one INSERT ... SELECT FROM unnest(...).
 COPY_THRESHOLD: Final = 1000
 
-_CONVERSION_COLUMNS = (
-    "source, external_id, value, currency, campaign_id, attributed_clip_id, "
-    "attributed_ad_id, timestamp, metadata"
+# In the table's order; the two INSERTs below select their values in the same order.
+_CONVERSION_COLUMNS = rawsql.columns(
+    Conversion,
+    only=(
+        "source",
+        "external_id",
+        "value",
+        "currency",
+        "campaign_id",
+        "attributed_clip_id",
+        "attributed_ad_id",
+        "timestamp",
+        "metadata",
+    ),
 )
-_CONVERSION_INSERT_ARRAYS = f"""
+_CONVERSION_INSERT_ARRAYS = rawsql.statement(
+    f"""
 INSERT INTO conversions ({_CONVERSION_COLUMNS})
-SELECT $1::text, x.external_id, x.value, x.currency, x.campaign_id, x.clip_id, x.ad_id,
+SELECT x.campaign_id, $1::text, x.external_id, x.value, x.currency, x.clip_id, x.ad_id,
        COALESCE(x.ts, now()), x.metadata::jsonb
 FROM unnest($2::text[], $3::numeric[], $4::text[], $5::uuid[], $6::uuid[], $7::text[],
             $8::timestamptz[], $9::text[])
@@ -32,17 +51,23 @@ FROM unnest($2::text[], $3::numeric[], $4::text[], $5::uuid[], $6::uuid[], $7::t
 ORDER BY x.external_id
 ON CONFLICT (external_id) DO NOTHING
 RETURNING external_id, campaign_id
-"""
+""",
+    owner=__name__,
+)
 _INCOMING_TABLE = "ads_conversions_incoming"
+_INCOMING_TRUNCATE = f"TRUNCATE {_INCOMING_TABLE}"
+# The temporary table's DDL and the statements reading it (below) are not recorded with
+# rawsql.statement: the table exists only in the session of a large batch.
 _INCOMING_CREATE = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING_TABLE} (
     external_id text, value numeric, currency text, campaign_id uuid, clip_id uuid,
     ad_id text, ts timestamptz, metadata jsonb
 ) ON COMMIT DELETE ROWS
 """
+# Run by the large-batch test of tests/ads/test_conversions.py.
 _CONVERSION_INSERT_COPIED = f"""
 INSERT INTO conversions ({_CONVERSION_COLUMNS})
-SELECT $1::text, x.external_id, x.value, x.currency, x.campaign_id, x.clip_id, x.ad_id,
+SELECT x.campaign_id, $1::text, x.external_id, x.value, x.currency, x.clip_id, x.ad_id,
        COALESCE(x.ts, now()), x.metadata
 FROM {_INCOMING_TABLE} x
 ORDER BY x.external_id
@@ -52,14 +77,18 @@ RETURNING external_id, campaign_id
 # One statement for every touched campaign, whatever their number. The ids arrive sorted and
 # the join runs from the (small) array to the primary key, so rows are locked in id order
 # and concurrent batches cannot deadlock.
-_BUMP_CONVERSIONS = """
+_BUMP_CONVERSIONS = rawsql.statement(
+    """
 UPDATE campaigns c SET total_conversions = c.total_conversions + x.added
 FROM unnest($1::uuid[], $2::bigint[]) AS x(id, added)
 WHERE c.id = x.id
-"""
+""",
+    owner=__name__,
+)
 
 
-def _conversion(index: int, item: Any) -> ConversionInput:
+def _conversion(index: int, item: Any) -> tuple[ConversionInput, str]:
+    """The checked conversion and its metadata as JSON text."""
     if not isinstance(item, ConversionInput):
         raise AdsValidationError(
             f"conversions[{index}] must be a ConversionInput",
@@ -67,12 +96,15 @@ def _conversion(index: int, item: Any) -> ConversionInput:
             rule="type",
         )
     where = f"conversions[{index}]"
-    check.text(item.external_id, field=f"{where}.external_id")
-    check.money(item.value, field=f"{where}.value")
-    check.currency(item.currency, field=f"{where}.currency")
-    check.aware(item.timestamp, field=f"{where}.timestamp")
-    json_object(item.metadata, field=f"{where}.metadata")
-    return item
+    if not isinstance(item.external_id, str):
+        raise AdsValidationError(
+            f"{where}.external_id must be a string", field=f"{where}.external_id", rule="type"
+        )
+    not_blank(item.external_id, field=f"{where}.external_id")
+    money(item.value, field=f"{where}.value", error=AdsValidationError)
+    currency(item.currency, field=f"{where}.currency", error=AdsValidationError)
+    aware(item.timestamp, field=f"{where}.timestamp")
+    return item, json_object(item.metadata, field=f"{where}.metadata")
 
 
 @validated(error=AdsValidationError)
@@ -90,22 +122,21 @@ async def conversion_ingest_batch(
     cannot deadlock. An unknown campaign or clip fails the whole batch (NotFoundError
     naming ``campaign_id`` or ``attributed_clip_id``): nothing is half written.
     """
-    try:
-        source_value = ConversionSource(source).value
-    except ValueError:
-        raise AdsValidationError(
-            f"source must be one of {', '.join(ConversionSource)}", field="source", rule="choices"
-        ) from None
-    items = sorted(
-        (_conversion(i, item) for i, item in enumerate(conversions)),
-        key=lambda item: item.external_id,
-    )
+    source_value = ConversionSource(source).value
+    with raising(AdsValidationError):
+        checked = sorted(
+            (_conversion(i, item) for i, item in enumerate(conversions)),
+            key=lambda pair: pair[0].external_id,
+        )
+    items = [item for item, _ in checked]
+    metadata = [text for _, text in checked]
     if not items:
         return IngestResult(received=0, inserted=0, duplicates=0, new_external_ids=())
-    async with transaction(), connection() as conn:
+    engine = rawsql.engine_of(Conversion)
+    async with translate_errors(), engine.transaction(), rawsql.connection(engine) as conn:
         if len(items) > COPY_THRESHOLD:
             await conn.execute(_INCOMING_CREATE)
-            await conn.execute(f"TRUNCATE {_INCOMING_TABLE}")
+            await conn.execute(_INCOMING_TRUNCATE)
             await conn.copy_records_to_table(
                 _INCOMING_TABLE,
                 records=[
@@ -117,9 +148,9 @@ async def conversion_ingest_batch(
                         c.attributed_clip_id,
                         c.attributed_ad_id,
                         c.timestamp,
-                        dumps(c.metadata),
+                        text,
                     )
-                    for c in items
+                    for c, text in checked
                 ],
             )
             rows = await conn.fetch(_CONVERSION_INSERT_COPIED, source_value)
@@ -134,7 +165,7 @@ async def conversion_ingest_batch(
                 [c.attributed_clip_id for c in items],
                 [c.attributed_ad_id for c in items],
                 [c.timestamp for c in items],
-                [dumps(c.metadata) for c in items],
+                metadata,
             )
         per_campaign = Counter(row["campaign_id"] for row in rows if row["campaign_id"])
         if per_campaign:

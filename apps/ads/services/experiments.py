@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from apps.ads import validation as check
-from apps.ads._db import connection, transaction
+from piccolo.query import WhereRaw
+from piccolo.querystring import QueryString
+
 from apps.ads.errors import (
     AdsValidationError,
     CampaignNotFoundError,
@@ -18,13 +19,24 @@ from apps.ads.errors import (
     InvalidExperimentTransitionError,
     VariantNotFoundError,
 )
-from apps.ads.records import EXPERIMENT_COLUMNS, ExperimentRecord, Variant
-from apps.ads.selectors import LIVE_CAMPAIGN
-from apps.ads.services._common import dumps, json_object, sources_of
+from apps.ads.records import ExperimentRecord, Variant, variants_of
+from apps.ads.selectors import EXPERIMENT_COLUMNS, campaign_is_live
 from apps.ads.stats import Metric, VariantCounts, leader_confidence
 from apps.ads.tables import Experiment, ExperimentStatus
+from apps.core import rawsql
+from apps.core.db_errors import translate_errors
+from apps.core.records import Row
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
-from apps.core.validation import validated
+from apps.core.transitions import Transitions
+from apps.core.validation import (
+    aware,
+    count,
+    json_object,
+    not_before,
+    not_blank,
+    raising,
+    validated,
+)
 
 # COMPLETED and CANCELLED are final. Selecting a winner moves RUNNING or PAUSED to COMPLETED.
 EXPERIMENT_TRANSITIONS: Final[Mapping[ExperimentStatus, frozenset[ExperimentStatus]]] = {
@@ -41,6 +53,25 @@ EXPERIMENT_TRANSITIONS: Final[Mapping[ExperimentStatus, frozenset[ExperimentStat
 
 # Statuses in which an experiment accepts new counts (late figures may arrive while paused).
 EXPERIMENT_RECORDING: Final = (ExperimentStatus.RUNNING.value, ExperimentStatus.PAUSED.value)
+_MACHINE = Transitions(
+    EXPERIMENT_TRANSITIONS, entity="experiment", error=InvalidExperimentTransitionError
+)
+# Piccolo's WHERE for a live experiment (not soft-deleted, its campaign live).
+_LIVE = Experiment.deleted_at.is_null() & WhereRaw(campaign_is_live("experiments.campaign_id"))
+# What the cold paths written with Piccolo's query builder return: an ExperimentRecord.
+_RETURNING = Experiment.all_columns(exclude=[Experiment.deleted_at])
+
+
+def _not_found(experiment_id: uuid.UUID) -> ExperimentNotFoundError:
+    return ExperimentNotFoundError(f"experiment {experiment_id} not found", field="experiment_id")
+
+
+def _text(value: Any, *, field: str) -> str:
+    if value is None:
+        raise AdsValidationError(f"{field} is required", field=field, rule="required")
+    if not isinstance(value, str):
+        raise AdsValidationError(f"{field} must be a string", field=field, rule="type")
+    return not_blank(value, field=field)
 
 
 def _variants(value: Any) -> list[dict[str, Any]]:
@@ -53,9 +84,11 @@ def _variants(value: Any) -> list[dict[str, Any]]:
     for index, variant in enumerate(value):
         if not isinstance(variant, Mapping):
             raise AdsValidationError(
-                f"variants[{index}] must be an object", field=f"variants[{index}]", rule="object"
+                f"variants[{index}] must be an object",
+                field=f"variants[{index}]",
+                rule="json_object",
             )
-        variant_id = check.text(variant.get("id"), field=f"variants[{index}].id")
+        variant_id = _text(variant.get("id"), field=f"variants[{index}].id")
         if variant_id in seen:
             raise AdsValidationError(
                 f"two variants have the id {variant_id!r}",
@@ -66,9 +99,9 @@ def _variants(value: Any) -> list[dict[str, Any]]:
         variants.append(
             {
                 "id": variant_id,
-                "name": check.text(variant.get("name"), field=f"variants[{index}].name"),
-                "settings": json_object(
-                    variant.get("settings"), field=f"variants[{index}].settings"
+                "name": _text(variant.get("name"), field=f"variants[{index}].name"),
+                "settings": json.loads(
+                    json_object(variant.get("settings"), field=f"variants[{index}].settings")
                 ),
                 "impressions": 0,
                 "clicks": 0,
@@ -78,15 +111,18 @@ def _variants(value: Any) -> list[dict[str, Any]]:
     return variants
 
 
-_EXPERIMENT_INSERT = f"""
+# One statement: the campaign's liveness is checked by the INSERT itself.
+_EXPERIMENT_INSERT = rawsql.statement(
+    f"""
 INSERT INTO experiments AS e (
     id, campaign_id, name, description, variants, start_date, end_date, metadata)
-SELECT coalesce($8::uuid, gen_random_uuid()), c.id, $2::text, $3::text, $4::jsonb,
+SELECT coalesce($8::uuid, gen_random_uuid()), $1::uuid, $2::text, $3::text, $4::jsonb,
        $5::timestamptz, $6::timestamptz, $7::jsonb
-FROM campaigns c JOIN users u ON u.id = c.user_id
-WHERE c.id = $1 AND {LIVE_CAMPAIGN}
+WHERE {campaign_is_live("$1::uuid")}
 RETURNING {EXPERIMENT_COLUMNS}
-"""
+""",
+    owner=__name__,
+)
 
 
 @validated(error=AdsValidationError)
@@ -106,39 +142,61 @@ async def experiment_create(
     ``variants``: at least two ``{"id": ..., "name": ..., "settings": {...}}`` with distinct
     ids; their impressions, clicks and conversions start at 0.
     """
-    start = check.aware(start_date, field="start_date")
-    end = check.aware(end_date, field="end_date")
-    check.ordered_dates(start, end)
-    args = (
-        campaign_id,
-        check.text(name, field="name"),
-        description,
-        dumps(_variants(variants)),
-        start,
-        end,
-        dumps(json_object(metadata, field="metadata")),
-        experiment_id,
+    with raising(AdsValidationError):
+        aware(start_date, field="start_date")
+        aware(end_date, field="end_date")
+        not_before(
+            start_date,
+            end_date,
+            field="end_date",
+            start_field="start_date",
+            error=AdsValidationError,
+        )
+        args = (
+            campaign_id,
+            not_blank(name, field="name"),
+            description,
+            json.dumps(_variants(variants)),
+            start_date,
+            end_date,
+            json_object(metadata, field="metadata"),
+            experiment_id,
+        )
+    row = await rawsql.fetchrow(
+        rawsql.engine_of(Experiment), _EXPERIMENT_INSERT, *args, record_class=ExperimentRecord
     )
-    async with connection() as conn:
-        row = await conn.fetchrow(_EXPERIMENT_INSERT, *args)
     if row is None:
         raise CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
-    return ExperimentRecord.from_row(row)
+    return row
 
 
-_LIVE_EXPERIMENT_FROM = (
-    "FROM campaigns c, users u WHERE e.id = $1 AND c.id = e.campaign_id AND u.id = c.user_id "
-    f"AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}"
+_LIVE_EXPERIMENT = f"e.deleted_at IS NULL AND {campaign_is_live('e.campaign_id')}"
+_EXPERIMENT_STATE = rawsql.statement(
+    "SELECT e.status, "
+    "e.variants @> jsonb_build_array(jsonb_build_object('id', $2::text)) AS has "
+    f"FROM experiments e WHERE e.id = $1 AND {_LIVE_EXPERIMENT}",
+    owner=__name__,
 )
-_EXPERIMENT_TRANSITION = f"""
-UPDATE experiments e SET status = $2 {_LIVE_EXPERIMENT_FROM} AND e.status = ANY($3::text[])
-RETURNING {EXPERIMENT_COLUMNS}
-"""
-_EXPERIMENT_STATE = f"""
-SELECT e.status, e.variants @> jsonb_build_array(jsonb_build_object('id', $2::text)) AS has
-FROM experiments e JOIN campaigns c ON c.id = e.campaign_id JOIN users u ON u.id = c.user_id
-WHERE e.id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}
-"""
+
+
+class _State(Row):
+    """An experiment's status, and whether it has the variant asked about (``has``)."""
+
+    __slots__ = ()
+
+
+async def _state(experiment_id: uuid.UUID, variant_id: str = "") -> _State:
+    """The live experiment's status (ExperimentNotFoundError when there is none)."""
+    state = await rawsql.fetchrow(
+        rawsql.engine_of(Experiment),
+        _EXPERIMENT_STATE,
+        experiment_id,
+        variant_id,
+        record_class=_State,
+    )
+    if state is None:
+        raise _not_found(experiment_id)
+    return state
 
 
 @validated(error=AdsValidationError)
@@ -146,22 +204,10 @@ async def experiment_transition(
     *, experiment_id: uuid.UUID, status: ExperimentStatus
 ) -> ExperimentRecord:
     """Move a live experiment to ``status`` along ``EXPERIMENT_TRANSITIONS``, atomically."""
-    try:
-        target = ExperimentStatus(status)
-    except ValueError:
-        raise AdsValidationError(
-            f"status must be one of {', '.join(ExperimentStatus)}",
-            field="status",
-            rule="choices",
-        ) from None
+    target = ExperimentStatus(status)
     if target is ExperimentStatus.COMPLETED:
         # Completing needs a winner: only experiment_select_winner sets one.
-        async with connection() as conn:
-            state = await conn.fetchrow(_EXPERIMENT_STATE, experiment_id, "")
-        if state is None:
-            raise ExperimentNotFoundError(
-                f"experiment {experiment_id} not found", field="experiment_id"
-            )
+        state = await _state(experiment_id)
         if state["status"] in EXPERIMENT_RECORDING:
             raise InvalidExperimentTransitionError(
                 f"a {state['status']} experiment becomes COMPLETED only with a winner "
@@ -169,32 +215,27 @@ async def experiment_transition(
                 field="winner_variant_id",
                 rule="required",
             )
-        raise InvalidExperimentTransitionError(
-            f"a {state['status']} experiment cannot become COMPLETED",
-            field="status",
-            rule=f"{state['status']}->COMPLETED",
+        raise _MACHINE.refused(current=state["status"], target=target)
+    row = await rawsql.fetchrow_query(
+        Experiment.update({Experiment.status: target.value})
+        .where(
+            (Experiment.id == experiment_id)
+            & _LIVE
+            & Experiment.status.is_in(_MACHINE.sources(target))
         )
-    sources = sources_of(EXPERIMENT_TRANSITIONS, target)
-    async with connection() as conn:
-        row = await conn.fetchrow(_EXPERIMENT_TRANSITION, experiment_id, target.value, sources)
-        state = None if row else await conn.fetchrow(_EXPERIMENT_STATE, experiment_id, "")
-    if row is not None:
-        return ExperimentRecord.from_row(row)
-    if state is None:
-        raise ExperimentNotFoundError(
-            f"experiment {experiment_id} not found", field="experiment_id"
-        )
-    raise InvalidExperimentTransitionError(
-        f"a {state['status']} experiment cannot become {target.value}",
-        field="status",
-        rule=f"{state['status']}->{target.value}",
+        .returning(*_RETURNING),
+        record_class=ExperimentRecord,
     )
+    if row is not None:
+        return row
+    raise _MACHINE.refused(current=(await _state(experiment_id))["status"], target=target)
 
 
 # One UPDATE rebuilds the variants array with the one variant's counters incremented.
 # Under the row lock PostgreSQL re-evaluates SET on the latest row version (EvalPlanQual),
 # so concurrent recordings add up instead of overwriting each other.
-_EXPERIMENT_RECORD = f"""
+_EXPERIMENT_RECORD = rawsql.statement(
+    f"""
 UPDATE experiments e SET variants = (
     SELECT jsonb_agg(
         CASE WHEN t.v ->> 'id' = $2::text THEN t.v || jsonb_build_object(
@@ -203,11 +244,13 @@ UPDATE experiments e SET variants = (
             'conversions', COALESCE((t.v ->> 'conversions')::bigint, 0) + $5::bigint)
         ELSE t.v END ORDER BY t.ord)
     FROM jsonb_array_elements(e.variants) WITH ORDINALITY AS t(v, ord))
-{_LIVE_EXPERIMENT_FROM}
+WHERE e.id = $1 AND {_LIVE_EXPERIMENT}
   AND e.status = ANY($6::text[])
   AND e.variants @> jsonb_build_array(jsonb_build_object('id', $2::text))
 RETURNING e.variants
-"""
+""",
+    owner=__name__,
+)
 
 
 @validated(error=AdsValidationError)
@@ -224,23 +267,19 @@ async def experiment_record(
     Only a RUNNING or PAUSED experiment accepts counts (InvalidExperimentTransitionError
     otherwise); an unknown variant is VariantNotFoundError.
     """
-    args = (
-        experiment_id,
-        check.text(variant_id, field="variant_id"),
-        check.count(impressions, field="impressions"),
-        check.count(clicks, field="clicks"),
-        check.count(conversions, field="conversions"),
-        list(EXPERIMENT_RECORDING),
-    )
-    async with connection() as conn:
-        row = await conn.fetchrow(_EXPERIMENT_RECORD, *args)
-        state = None if row else await conn.fetchrow(_EXPERIMENT_STATE, experiment_id, variant_id)
-    if row is not None:
-        return tuple(Variant.from_json(v) for v in json.loads(row["variants"]))
-    if state is None:
-        raise ExperimentNotFoundError(
-            f"experiment {experiment_id} not found", field="experiment_id"
+    with raising(AdsValidationError):
+        args = (
+            experiment_id,
+            not_blank(variant_id, field="variant_id"),
+            count(impressions, field="impressions", error=AdsValidationError),
+            count(clicks, field="clicks", error=AdsValidationError),
+            count(conversions, field="conversions", error=AdsValidationError),
+            list(EXPERIMENT_RECORDING),
         )
+    variants = await rawsql.fetchval(rawsql.engine_of(Experiment), _EXPERIMENT_RECORD, *args)
+    if variants is not None:
+        return variants_of(variants)
+    state = await _state(experiment_id, args[1])
     if not state["has"]:
         raise VariantNotFoundError(
             f"experiment {experiment_id} has no variant {variant_id!r}", field="variant_id"
@@ -248,22 +287,15 @@ async def experiment_record(
     raise InvalidExperimentTransitionError(
         f"a {state['status']} experiment does not record counts",
         field="status",
-        rule=f"in {'/'.join(EXPERIMENT_RECORDING)}",
+        rule="one_of",
     )
 
 
-_EXPERIMENT_LOCK = f"""
-SELECT e.status, e.variants
-FROM experiments e JOIN campaigns c ON c.id = e.campaign_id JOIN users u ON u.id = c.user_id
-WHERE e.id = $1 AND e.deleted_at IS NULL AND {LIVE_CAMPAIGN}
-FOR UPDATE OF e
-"""
-_EXPERIMENT_COMPLETE = f"""
-UPDATE experiments e SET status = 'COMPLETED', winner_variant_id = $2,
-    winner_selected_at = now(), confidence = $3, metrics = $4::jsonb
-WHERE e.id = $1
-RETURNING {EXPERIMENT_COLUMNS}
-"""
+_EXPERIMENT_LOCK = rawsql.statement(
+    f"SELECT e.status, e.variants FROM experiments e WHERE e.id = $1 AND {_LIVE_EXPERIMENT} "
+    "FOR UPDATE OF e",
+    owner=__name__,
+)
 
 
 def _variant_metrics(variant: Variant) -> dict[str, Any]:
@@ -293,20 +325,15 @@ async def experiment_select_winner(
             "threshold must be between 0 and 1 (exclusive)", field="threshold", rule="range"
         )
     if metric not in ("ctr", "cvr"):
-        raise AdsValidationError("metric must be ctr or cvr", field="metric", rule="choices")
-    async with transaction(), connection() as conn:
-        row = await conn.fetchrow(_EXPERIMENT_LOCK, experiment_id)
+        raise AdsValidationError("metric must be ctr or cvr", field="metric", rule="one_of")
+    engine = rawsql.engine_of(Experiment)
+    async with translate_errors(), engine.transaction():
+        row = await rawsql.fetchrow(engine, _EXPERIMENT_LOCK, experiment_id)
         if row is None:
-            raise ExperimentNotFoundError(
-                f"experiment {experiment_id} not found", field="experiment_id"
-            )
+            raise _not_found(experiment_id)
         if row["status"] not in EXPERIMENT_RECORDING:
-            raise InvalidExperimentTransitionError(
-                f"a {row['status']} experiment cannot get a winner",
-                field="status",
-                rule=f"{row['status']}->COMPLETED",
-            )
-        variants = [Variant.from_json(v) for v in json.loads(row["variants"])]
+            raise _MACHINE.refused(current=row["status"], target=ExperimentStatus.COMPLETED)
+        variants = variants_of(row["variants"])
         result = leader_confidence(
             [VariantCounts(v.id, v.impressions, v.clicks, v.conversions) for v in variants],
             metric=metric,
@@ -325,39 +352,42 @@ async def experiment_select_winner(
             "z_scores": result.z_scores,
             "variants": {v.id: _variant_metrics(v) for v in variants},
         }
-        completed = await conn.fetchrow(
-            _EXPERIMENT_COMPLETE,
-            experiment_id,
-            result.leader_id,
-            result.confidence,
-            dumps(metrics),
+        completed = await rawsql.fetchrow_query(
+            Experiment.update(
+                {
+                    Experiment.status: ExperimentStatus.COMPLETED.value,
+                    Experiment.winner_variant_id: result.leader_id,
+                    Experiment.winner_selected_at: QueryString("now()"),
+                    Experiment.confidence: result.confidence,
+                    Experiment.metrics: json.dumps(metrics),
+                }
+            )
+            .where(Experiment.id == experiment_id)
+            .returning(*_RETURNING),
+            record_class=ExperimentRecord,
         )
     assert completed is not None  # the row is locked by this transaction
-    return ExperimentRecord.from_row(completed)
+    return completed
+
+
+# How soft delete and restore name a missing experiment.
+_ROW: Final[dict[str, Any]] = {
+    "not_found": ExperimentNotFoundError,
+    "field": "experiment_id",
+    "entity": "experiment",
+}
 
 
 @validated(error=AdsValidationError)
-async def experiment_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
+async def experiment_soft_delete(*, experiment_id: uuid.UUID) -> datetime.datetime:
     """Soft-delete an experiment; return the time."""
-    return await soft_delete_row(
-        Experiment,
-        row_id=experiment_id,
-        not_found=ExperimentNotFoundError,
-        field="experiment_id",
-        entity="experiment",
-    )
+    return await soft_delete_row(Experiment, row_id=experiment_id, **_ROW)
 
 
 @validated(error=AdsValidationError)
 async def experiment_restore(*, experiment_id: uuid.UUID) -> None:
     """Bring a soft-deleted experiment back."""
-    await restore_row(
-        Experiment,
-        row_id=experiment_id,
-        not_found=ExperimentNotFoundError,
-        field="experiment_id",
-        entity="experiment",
-    )
+    await restore_row(Experiment, row_id=experiment_id, **_ROW)
 
 
 @validated(error=AdsValidationError)
