@@ -118,11 +118,14 @@ async def test_unknown_version_and_document_are_typed_errors() -> None:
     document = await make_document()
     with pytest.raises(DocumentVersionNotFoundError) as error:
         await selectors.document_version_get(document_id=document.id, version=7)
-    assert error.value.field == "version" and error.value.code == "not_found"
-    with pytest.raises(DocumentNotFoundError):
+    assert error.value.field == "version" and error.value.rule == "exists"
+    assert error.value.code == "document_version_not_found"
+    with pytest.raises(DocumentNotFoundError) as missing:
         await services.document_update(document_id=uuid.uuid4(), content="x")
-    with pytest.raises(DocumentNotFoundError):
+    assert missing.value.field == "document_id" and missing.value.code == "document_not_found"
+    with pytest.raises(DocumentNotFoundError) as missing:
         await services.document_version_restore(document_id=uuid.uuid4(), version=1)
+    assert missing.value.field == "document_id" and missing.value.rule == "exists"
 
 
 async def test_soft_delete_hides_restore_brings_back_purge_removes() -> None:

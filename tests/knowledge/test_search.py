@@ -319,7 +319,7 @@ async def test_the_search_statement_orders_by_the_alias_and_uses_the_hnsw_index(
     plan = "\n".join(
         row[0]
         for row in await conn.fetch(
-            f"EXPLAIN (VERBOSE) {sql}", "77", Vector(hashed_embedding("roas")), HASHED_MODEL
+            f"EXPLAIN (VERBOSE) {sql}", "77", Vector(hashed_embedding("roas")), HASHED_MODEL, 3
         )
     )
     await conn.execute("RESET enable_seqscan")
