@@ -12,12 +12,13 @@ import datetime
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final, TypedDict
 
 from pgvector import Vector
 
 from apps.core import rawsql
 from apps.core.db_errors import translate_errors
+from apps.core.errors import NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
 from apps.core.unset import UNSET, Unset, given
 from apps.core.validation import validated
@@ -218,28 +219,30 @@ async def document_embedding_set(
         raise not_found(document_id)
 
 
+class _RowNaming(TypedDict):
+    not_found: type[NotFoundError]
+    field: str
+    entity: str
+
+
+# How the soft-delete helpers name a missing document.
+_SOFT_DELETABLE: Final[_RowNaming] = {
+    "not_found": DocumentNotFoundError,
+    "field": "document_id",
+    "entity": "knowledge document",
+}
+
+
 @validated(errors={"embedding": InvalidEmbeddingError})
 async def document_soft_delete(*, document_id: uuid.UUID) -> datetime.datetime:
     """Hide a document from reads and searches; it can be restored until purged."""
-    return await soft_delete_row(
-        KnowledgeDocument,
-        row_id=document_id,
-        not_found=DocumentNotFoundError,
-        field="document_id",
-        entity="knowledge document",
-    )
+    return await soft_delete_row(KnowledgeDocument, row_id=document_id, **_SOFT_DELETABLE)
 
 
 @validated(errors={"embedding": InvalidEmbeddingError})
 async def document_restore(*, document_id: uuid.UUID) -> Document:
     """Bring a soft-deleted document back, with its versions and embedding."""
-    await restore_row(
-        KnowledgeDocument,
-        row_id=document_id,
-        not_found=DocumentNotFoundError,
-        field="document_id",
-        entity="knowledge document",
-    )
+    await restore_row(KnowledgeDocument, row_id=document_id, **_SOFT_DELETABLE)
     return await selectors.document_get(document_id=document_id)
 
 
