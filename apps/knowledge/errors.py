@@ -1,4 +1,4 @@
-"""Errors of the knowledge base."""
+"""Errors of the knowledge base; each subclasses an error of :mod:`apps.core.errors`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from apps.core.errors import GatewayError, NotFoundError, ValidationError
 class DocumentNotFoundError(NotFoundError):
     """No live knowledge document has this id."""
 
+    code = "document_not_found"
+
 
 class DocumentVersionNotFoundError(NotFoundError):
     """The document has no stored version with this number."""
+
+    code = "document_version_not_found"
 
 
 class InvalidEmbeddingError(ValidationError):
@@ -21,6 +25,8 @@ class InvalidEmbeddingError(ValidationError):
 
 class InvalidQueryError(ValidationError):
     """A search request that cannot be run (empty query, k or weights out of range)."""
+
+    code = "invalid_query"
 
 
 class EmbedderUnavailableError(GatewayError):

@@ -60,21 +60,27 @@ DOCUMENTS: list[dict[str, Any]] = [
 
 
 def document_id(name: str) -> uuid.UUID:
+    """The fixed id of the sample document named ``name``."""
     return seed_id("knowledge_documents", name)
+
+
+async def _exists(fixed_id: uuid.UUID) -> bool:
+    try:
+        await selectors.document_get(document_id=fixed_id, include_deleted=True)
+    except DocumentNotFoundError:
+        return False
+    return True
 
 
 async def seed_knowledge() -> SeedReport:
     """Create the sample documents that are missing, embedded by the configured embedder."""
+    missing = [
+        document for document in DOCUMENTS if not await _exists(document_id(document["name"]))
+    ]
+    for document in missing:
+        await services.document_create(
+            document_id=document_id(document["name"]), metadata={"language": "en"}, **document
+        )
     report = SeedReport()
-    created = 0
-    for document in DOCUMENTS:
-        fixed_id = document_id(document["name"])
-        try:
-            await selectors.document_get(document_id=fixed_id, include_deleted=True)
-        except DocumentNotFoundError:
-            await services.document_create(
-                document_id=fixed_id, metadata={"language": "en"}, **document
-            )
-            created += 1
-    report.count("knowledge_documents", rows=len(DOCUMENTS), created=created)
+    report.count("knowledge_documents", rows=len(DOCUMENTS), created=len(missing))
     return report

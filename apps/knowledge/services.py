@@ -12,27 +12,22 @@ import datetime
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from pgvector import Vector
 
+from apps.core import rawsql
 from apps.core.db_errors import translate_errors
+from apps.core.errors import NotFoundError
 from apps.core.softdelete import purge_rows, restore_row, soft_delete_row
+from apps.core.unset import UNSET, Unset, given
 from apps.core.validation import validated
 from apps.knowledge import selectors
 from apps.knowledge.embedders import Embedder, check_embedding, get_embedder
 from apps.knowledge.errors import DocumentNotFoundError, InvalidEmbeddingError
-from apps.knowledge.selectors import Document
+from apps.knowledge.records import Document, DocumentHead
+from apps.knowledge.selectors.documents import not_found
 from apps.knowledge.tables import KnowledgeDocument, KnowledgeDocumentVersion
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = _Unset()
-"""Marks an argument of :func:`document_update` that was not given (None means NULL)."""
 
 
 def document_text(*, name: str, content: str) -> str:
@@ -81,28 +76,25 @@ async def document_create(
     )
     if document_id is not None:
         row.id = document_id
-    async with translate_errors():
-        rows = await KnowledgeDocument.insert(row).returning(KnowledgeDocument.id)
-    return await selectors.document_get(document_id=rows[0]["id"])
+    created = await rawsql.fetchrow_query(
+        KnowledgeDocument.insert(row).returning(KnowledgeDocument.id), record_class=DocumentHead
+    )
+    assert created is not None  # an INSERT ... RETURNING returns its row
+    return await selectors.document_get(document_id=created.id)
 
 
-async def _locked(document_id: uuid.UUID) -> dict[str, Any]:
-    """The live document's row, locked until the end of the current transaction."""
-    rows = (
-        await KnowledgeDocument.select(
-            KnowledgeDocument.id,
-            KnowledgeDocument.name,
-            KnowledgeDocument.content,
-            KnowledgeDocument.version,
-            KnowledgeDocument.embedding_model,
-            KnowledgeDocument.author,
+async def _locked(document_id: uuid.UUID) -> DocumentHead:
+    """The live document's head, locked until the end of the current transaction."""
+    row = await rawsql.fetchrow_query(
+        KnowledgeDocument.select(
+            *(getattr(KnowledgeDocument, name) for name in DocumentHead.COLUMNS)
         )
         .where((KnowledgeDocument.id == document_id) & KnowledgeDocument.deleted_at.is_null())
-        .lock_rows("UPDATE")
+        .lock_rows("UPDATE"),
+        record_class=DocumentHead,
     )
-    if not rows:
-        raise DocumentNotFoundError(f"knowledge document {document_id} not found", field="id")
-    row: dict[str, Any] = rows[0]
+    if row is None:
+        raise not_found(document_id)
     return row
 
 
@@ -132,22 +124,26 @@ async def _write(
     async with translate_errors(), KnowledgeDocument._meta.db.transaction():
         locked = await _locked(document_id)
         # Decided on the locked row: a concurrent update may have landed since the read.
-        if new_version or changes.get("content", locked["content"]) != locked["content"]:
-            await KnowledgeDocumentVersion.insert(
-                KnowledgeDocumentVersion(
-                    document=locked["id"],
-                    version=locked["version"],
-                    name=locked["name"],
-                    content=locked["content"],
-                    embedding_model=locked["embedding_model"],
-                    author=locked["author"],
+        if new_version or changes.get("content", locked.content) != locked.content:
+            await rawsql.execute_query(
+                KnowledgeDocumentVersion.insert(
+                    KnowledgeDocumentVersion(
+                        document=locked.id,
+                        version=locked.version,
+                        name=locked.name,
+                        content=locked.content,
+                        embedding_model=locked.embedding_model,
+                        author=locked.author,
+                    )
                 )
             )
-            values["version"] = locked["version"] + 1
+            values["version"] = locked.version + 1
         if values:
-            await KnowledgeDocument.update(
-                {getattr(KnowledgeDocument, key): value for key, value in values.items()}
-            ).where(KnowledgeDocument.id == document_id)
+            await rawsql.execute_query(
+                KnowledgeDocument.update(
+                    {getattr(KnowledgeDocument, key): value for key, value in values.items()}
+                ).where(KnowledgeDocument.id == document_id)
+            )
     return await selectors.document_get(document_id=document_id)
 
 
@@ -155,14 +151,14 @@ async def _write(
 async def document_update(
     *,
     document_id: uuid.UUID,
-    name: str | _Unset = UNSET,
-    content: str | _Unset = UNSET,
-    category: str | _Unset = UNSET,
-    description: str | _Unset | None = UNSET,
-    tags: Sequence[str] | _Unset = UNSET,
-    source: str | _Unset | None = UNSET,
-    author: str | _Unset | None = UNSET,
-    metadata: dict[str, Any] | _Unset = UNSET,
+    name: str | Unset = UNSET,
+    content: str | Unset = UNSET,
+    category: str | Unset = UNSET,
+    description: str | Unset | None = UNSET,
+    tags: Sequence[str] | Unset = UNSET,
+    source: str | Unset | None = UNSET,
+    author: str | Unset | None = UNSET,
+    metadata: dict[str, Any] | Unset = UNSET,
     embedder: Embedder | None = None,
 ) -> Document:
     """Change the given fields of a live document.
@@ -170,17 +166,16 @@ async def document_update(
     A new content bumps ``version`` by one and stores the previous name and content as a
     version row, in one transaction; a new name or content re-embeds the document.
     """
-    given = {
-        "name": name,
-        "content": content,
-        "category": category,
-        "description": description,
-        "tags": tags,
-        "source": source,
-        "author": author,
-        "metadata": metadata,
-    }
-    changes = {key: value for key, value in given.items() if not isinstance(value, _Unset)}
+    changes = given(
+        name=name,
+        content=content,
+        category=category,
+        description=description,
+        tags=tags,
+        source=source,
+        author=author,
+        metadata=metadata,
+    )
     return await _write(
         document_id=document_id, changes=changes, new_version=False, embedder=embedder
     )
@@ -191,7 +186,7 @@ async def document_version_restore(
     *,
     document_id: uuid.UUID,
     version: int,
-    author: str | _Unset | None = UNSET,
+    author: str | Unset | None = UNSET,
     embedder: Embedder | None = None,
 ) -> Document:
     """Make an earlier version's name and content current again, as a new version.
@@ -200,9 +195,7 @@ async def document_version_restore(
     version 6, equal to version 2, and keeps version 5 in the history.
     """
     earlier = await selectors.document_version_get(document_id=document_id, version=version)
-    changes: dict[str, Any] = {"name": earlier.name, "content": earlier.content}
-    if not isinstance(author, _Unset):
-        changes["author"] = author
+    changes = given(name=earlier.name, content=earlier.content, author=author)
     return await _write(
         document_id=document_id, changes=changes, new_version=True, embedder=embedder
     )
@@ -214,43 +207,42 @@ async def document_embedding_set(
 ) -> None:
     """Store an embedding computed elsewhere (checked: 1536 finite values, not all zero)."""
     vector = check_embedding(embedding)
-    async with translate_errors():
-        rows = (
-            await KnowledgeDocument.update(
-                {
-                    KnowledgeDocument.embedding: Vector(vector),
-                    KnowledgeDocument.embedding_model: model,
-                }
-            )
-            .where(KnowledgeDocument.id == document_id)
-            .returning(KnowledgeDocument.id)
+    updated = await rawsql.fetchrow_query(
+        KnowledgeDocument.update(
+            {KnowledgeDocument.embedding: Vector(vector), KnowledgeDocument.embedding_model: model}
         )
-    if not rows:
-        raise DocumentNotFoundError(f"knowledge document {document_id} not found", field="id")
+        .where(KnowledgeDocument.id == document_id)
+        .returning(KnowledgeDocument.id),
+        record_class=DocumentHead,
+    )
+    if updated is None:
+        raise not_found(document_id)
+
+
+class _RowNaming(TypedDict):
+    not_found: type[NotFoundError]
+    field: str
+    entity: str
+
+
+# How the soft-delete helpers name a missing document.
+_SOFT_DELETABLE: Final[_RowNaming] = {
+    "not_found": DocumentNotFoundError,
+    "field": "document_id",
+    "entity": "knowledge document",
+}
 
 
 @validated(errors={"embedding": InvalidEmbeddingError})
 async def document_soft_delete(*, document_id: uuid.UUID) -> datetime.datetime:
     """Hide a document from reads and searches; it can be restored until purged."""
-    return await soft_delete_row(
-        KnowledgeDocument,
-        row_id=document_id,
-        not_found=DocumentNotFoundError,
-        field="id",
-        entity="knowledge document",
-    )
+    return await soft_delete_row(KnowledgeDocument, row_id=document_id, **_SOFT_DELETABLE)
 
 
 @validated(errors={"embedding": InvalidEmbeddingError})
 async def document_restore(*, document_id: uuid.UUID) -> Document:
     """Bring a soft-deleted document back, with its versions and embedding."""
-    await restore_row(
-        KnowledgeDocument,
-        row_id=document_id,
-        not_found=DocumentNotFoundError,
-        field="id",
-        entity="knowledge document",
-    )
+    await restore_row(KnowledgeDocument, row_id=document_id, **_SOFT_DELETABLE)
     return await selectors.document_get(document_id=document_id)
 
 
@@ -262,6 +254,17 @@ async def document_purge(*, older_than: datetime.timedelta) -> int:
 
 
 ProgressCallback = Callable[[int, int], None]
+
+# One statement per batch (atomic on its own): the rows still as they were read get the new
+# vectors; a row updated meanwhile (its update re-embedded it) is left alone.
+_REEMBED_BATCH_SQL = rawsql.statement(
+    "WITH updated AS (UPDATE knowledge_documents d SET embedding = u.embedding, "
+    "embedding_model = $1 "
+    "FROM unnest($2::uuid[], $3::vector[], $4::timestamptz[]) AS u(id, embedding, updated_at) "
+    "WHERE d.id = u.id AND d.updated_at = u.updated_at RETURNING d.id) "
+    "SELECT count(*)::int FROM updated",
+    owner=__name__,
+)
 
 
 @validated(errors={"embedding": InvalidEmbeddingError})
@@ -288,26 +291,18 @@ async def document_reembed(
         )
         if not batch:
             break
-        after_id = batch[-1]["id"]
+        after_id = batch[-1].id
         vectors = await embedder.embed(
-            [document_text(name=row["name"], content=row["content"]) for row in batch]
+            [document_text(name=row.name, content=row.content) for row in batch]
         )
-        async with translate_errors(), KnowledgeDocument._meta.db.transaction():
-            for row, vector in zip(batch, vectors, strict=True):
-                updated = (
-                    await KnowledgeDocument.update(
-                        {
-                            KnowledgeDocument.embedding: Vector(vector),
-                            KnowledgeDocument.embedding_model: embedder.model,
-                        }
-                    )
-                    .where(
-                        (KnowledgeDocument.id == row["id"])
-                        & (KnowledgeDocument.updated_at == row["updated_at"])
-                    )
-                    .returning(KnowledgeDocument.id)
-                )
-                done += len(updated)
+        done += await rawsql.fetchval(
+            rawsql.engine_of(KnowledgeDocument),
+            _REEMBED_BATCH_SQL,
+            embedder.model,
+            [row.id for row in batch],
+            [Vector(vector) for vector in vectors],
+            [row.updated_at for row in batch],
+        )
         if on_progress is not None:
             on_progress(done, total)
     return done

@@ -118,11 +118,14 @@ async def test_unknown_version_and_document_are_typed_errors() -> None:
     document = await make_document()
     with pytest.raises(DocumentVersionNotFoundError) as error:
         await selectors.document_version_get(document_id=document.id, version=7)
-    assert error.value.field == "version" and error.value.code == "not_found"
-    with pytest.raises(DocumentNotFoundError):
+    assert error.value.field == "version" and error.value.rule == "exists"
+    assert error.value.code == "document_version_not_found"
+    with pytest.raises(DocumentNotFoundError) as missing:
         await services.document_update(document_id=uuid.uuid4(), content="x")
-    with pytest.raises(DocumentNotFoundError):
+    assert missing.value.field == "document_id" and missing.value.code == "document_not_found"
+    with pytest.raises(DocumentNotFoundError) as missing:
         await services.document_version_restore(document_id=uuid.uuid4(), version=1)
+    assert missing.value.field == "document_id" and missing.value.rule == "exists"
 
 
 async def test_soft_delete_hides_restore_brings_back_purge_removes() -> None:
@@ -270,3 +273,42 @@ async def test_concurrent_content_changes_each_keep_a_version() -> None:
     finally:
         await outside(services.document_soft_delete(document_id=document.id))
         await outside(services.document_purge(older_than=datetime.timedelta(0)))
+
+
+async def test_versions_are_read_in_one_statement_and_a_missing_document_is_named() -> None:
+    from tests.core.statements import count_statements
+
+    # given a document at version 2
+    document = await make_document()
+    await services.document_update(document_id=document.id, content="second text")
+    # when its versions are read
+    with count_statements() as listed:
+        versions = await selectors.document_version_list(document_id=document.id)
+    with count_statements() as got:
+        first = await selectors.document_version_get(document_id=document.id, version=1)
+    # then one statement each gives the current version (no id) and the stored one
+    assert len(listed.sent) == 1 and len(got.sent) == 1
+    assert [(v.version, v.is_current, v.id is None) for v in versions] == [
+        (2, True, True),
+        (1, False, False),
+    ]
+    assert first.content == ROAS_TEXT and first.document_id == document.id
+    # and an unknown document is a DocumentNotFoundError naming document_id
+    with pytest.raises(DocumentNotFoundError) as error:
+        await selectors.document_version_list(document_id=uuid.uuid4())
+    assert (error.value.field, error.value.rule) == ("document_id", "exists")
+
+
+async def test_a_cursor_belongs_to_its_filters() -> None:
+    # given three documents of one category; when the first page of that category is read
+    for name in ("One", "Two", "Three"):
+        await make_document(name=name, category="cursor-test")
+    page = await selectors.document_list(category="cursor-test", limit=2)
+    assert len(page.items) == 2 and page.next_cursor is not None
+    rest = await selectors.document_list(category="cursor-test", limit=2, cursor=page.next_cursor)
+    names = [d.name for d in [*page.items, *rest.items]]
+    assert sorted(names) == ["One", "Three", "Two"] and rest.next_cursor is None
+    # then its cursor is refused for another filter
+    with pytest.raises(ValidationError) as error:
+        await selectors.document_list(category="other", limit=2, cursor=page.next_cursor)
+    assert error.value.field == "cursor" and error.value.rule == "wrong_list"

@@ -117,10 +117,13 @@ async def test_vector_search_takes_a_ready_embedding_and_checks_it() -> None:
     assert keys(hits, documents) == ["roas"]
     with pytest.raises(InvalidEmbeddingError):
         await selectors.document_search_vector(embedding=[0.5] * 12)
-    with pytest.raises(InvalidQueryError):
+    with pytest.raises(InvalidQueryError) as error:
         await selectors.document_search_vector(query="roas", embedding=embedding)
-    with pytest.raises(InvalidQueryError):
+    assert (error.value.field, error.value.rule) == ("query", "exactly_one")
+    assert error.value.code == "invalid_query"
+    with pytest.raises(InvalidQueryError) as error:
         await selectors.document_search_vector(query="   ")
+    assert (error.value.field, error.value.rule) == ("query", "not_blank")
     with pytest.raises(InvalidQueryError) as error:
         await selectors.document_search_vector(query="roas", k=0)
     assert error.value.field == "k"
@@ -319,10 +322,37 @@ async def test_the_search_statement_orders_by_the_alias_and_uses_the_hnsw_index(
     plan = "\n".join(
         row[0]
         for row in await conn.fetch(
-            f"EXPLAIN (VERBOSE) {sql}", "77", Vector(hashed_embedding("roas")), HASHED_MODEL
+            f"EXPLAIN (VERBOSE) {sql}", "77", Vector(hashed_embedding("roas")), HASHED_MODEL, 3
         )
     )
     await conn.execute("RESET enable_seqscan")
     # then the distance is computed once per row (ORDER BY the alias) and the index serves it
     assert "ORDER BY distance LIMIT" in sql and sql.count("<=>") == 1
     assert "knowledge_documents_embedding_hnsw" in plan, plan
+
+
+async def test_hybrid_refuses_two_zero_weights_and_names_the_rules() -> None:
+    with pytest.raises(InvalidQueryError) as error:
+        await selectors.document_search_hybrid(query="roas", vector_weight=0, text_weight=0)
+    assert (error.value.field, error.value.rule) == ("vector_weight", "at_least_one")
+    with pytest.raises(InvalidQueryError) as error:
+        await selectors.document_search_hybrid(query="roas", text_weight=101)
+    assert (error.value.field, error.value.rule) == ("text_weight", "range")
+    with pytest.raises(InvalidQueryError) as error:
+        await selectors.document_search_hybrid(query="roas", text_match="some")  # type: ignore[arg-type]
+    assert (error.value.field, error.value.rule) == ("text_match", "one_of")
+
+
+async def test_a_hit_is_a_row_carrying_its_document_and_scores() -> None:
+    # given the corpus; when a vector and a text search run
+    documents = await load_corpus()
+    vector_hits = await selectors.document_search_vector(query="ROAS", k=2)
+    text_hits = await selectors.document_search_text(query="ROAS", k=2)
+    # then each hit reads as its document, with the scores its search made and no others
+    first = vector_hits[0]
+    assert first.document.id == first.id and first.document.metadata == first.metadata
+    assert [hit.vector_position for hit in vector_hits] == [1, 2]
+    assert first.text_rank is None and first.text_position is None and first.snippet is None
+    assert text_hits[0].distance is None and text_hits[0].vector_position is None
+    assert [hit.text_position for hit in text_hits] == list(range(1, len(text_hits) + 1))
+    assert keys(text_hits, documents)[0] == "roas"
