@@ -18,8 +18,9 @@ How (the rules themselves are in docs/import-prisma.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,17 @@ class ImportReport:
     refused: bool = False
     committed: bool = False
     elapsed_seconds: float = 0.0
+    # seconds per phase of the run (COPY, checks, writes, ...): where the time went
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` body to ``phases[name]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
     @property
     def source_rows(self) -> int:
@@ -117,6 +129,7 @@ class ImportReport:
             "refused": self.refused,
             "committed": self.committed,
             "elapsed_seconds": round(elapsed, 3),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "rows_per_second": round(self.source_rows / elapsed) if elapsed > 0 else None,
         }
 
@@ -329,18 +342,36 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
     """Rewrite staging rows by the documented repair rules."""
     for name, plan in plans.items():
         stage = plan.staging
-        for column in plan.columns:
-            default = plan.not_null.get(column.staging)
-            if column.target is None or column.target == "id" or default is None:
-                continue
+        defaults = [
+            (column.staging, default)
+            for column in plan.columns
+            if column.target not in (None, "id")
+            and (default := plan.not_null.get(column.staging)) is not None
+        ]
+        if defaults:
+            # One scan finds every NULL of every such column, one UPDATE fills them all.
             await _issue(
                 target,
-                f"UPDATE {stage} SET {_q(column.staging)} = {default} "
-                f"WHERE {_q(column.staging)} IS NULL RETURNING src_id",
+                "SELECT s.src_id, v.detail FROM "
+                f"{stage} s CROSS JOIN LATERAL (VALUES "
+                + ", ".join(
+                    f"(s.{_q(column)} IS NULL, {_literal(f'{column} was NULL, now {default}')})"
+                    for column, default in defaults
+                )
+                + ") v(hit, detail) WHERE v.hit",
                 table=name,
                 kind="repaired",
                 rule="null_to_default",
-                detail=f"{column.staging} was NULL, now {default}",
+                detail="",
+            )
+            await target.execute(
+                f"UPDATE {stage} SET "
+                + ", ".join(
+                    f"{_q(column)} = coalesce({_q(column)}, {default})"
+                    for column, default in defaults
+                )
+                + " WHERE "
+                + " OR ".join(f"{_q(column)} IS NULL" for column, _ in defaults)
             )
         if "currency" in plan.staging_names:
             await _issue(
@@ -388,27 +419,26 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
 async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
     """Flag the rows the target's rules refuse, then every row that depends on one."""
     for name, plan in plans.items():
-        stage = plan.staging
-        for column, default in plan.not_null.items():
-            if default is None and column in plan.staging_names:
-                await _issue(
-                    target,
-                    f"SELECT src_id FROM {stage} WHERE {_q(column)} IS NULL",
-                    table=name,
-                    kind="quarantined",
-                    rule=f"{column}_required",
-                    detail=f"{column} is NULL",
+        # One scan per table evaluates every NOT NULL and CHECK rule of the target's table.
+        rules = [
+            (f"{column}_required", f"{column} is NULL", f"s.{_q(column)} IS NULL")
+            for column, default in plan.not_null.items()
+            if default is None and column in plan.staging_names
+        ] + [
+            (check_name, expression, f"({expression}) IS FALSE")
+            for check_name, expression, check_columns in plan.checks
+            # a check about an id or a vector: the staging row spells it differently
+            if set(check_columns) <= plan.staging_names
+        ]
+        if rules:
+            await target.execute(
+                "INSERT INTO prisma_issue (tbl, src_id, kind, rule, detail) "
+                f"SELECT {_literal(name)}, s.src_id, 'quarantined', v.rule, v.detail "
+                f"FROM {plan.staging} s CROSS JOIN LATERAL (VALUES "
+                + ", ".join(
+                    f"({_literal(rule)}, {_literal(detail)}, {hit})" for rule, detail, hit in rules
                 )
-        for check_name, expression, check_columns in plan.checks:
-            if not set(check_columns) <= plan.staging_names:
-                continue  # about an id or a vector: the staging row spells it differently
-            await _issue(
-                target,
-                f"SELECT src_id FROM {stage} WHERE ({expression}) IS FALSE",
-                table=name,
-                kind="quarantined",
-                rule=check_name,
-                detail=expression,
+                + ") v(rule, detail, hit) WHERE v.hit"
             )
     users = plans["users"].staging
     await _issue(
@@ -502,7 +532,7 @@ WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1
 """
 
 
-async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> list[str]:
+async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> list[str] | None:
     """Into an EMPTY table, load as pg_restore does: indexes and foreign keys set aside.
 
     Row-by-row maintenance of a dozen indexes and a foreign-key check per row cost far more
@@ -510,10 +540,10 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     afterwards. Returns the statements that put them back, exactly as they were (same names,
     same definitions); they run in the import's transaction, so a failure (a row breaking a
     foreign key included) rolls everything back. A table that already has rows (a re-run)
-    keeps its indexes: only the difference is written there.
+    keeps its indexes: only the difference is written there (None is returned).
     """
     if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})"):
-        return []
+        return None
     restore: list[str] = []
     for name, definition in await target.fetch(_BULK_INDEXES, table):
         await target.execute(f"DROP INDEX {name}")
@@ -524,7 +554,9 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     return restore
 
 
-async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> bool:
+async def _write(
+    target: asyncpg.Connection, plan: _Plan, counts: TableCounts, report: ImportReport
+) -> bool:
     """Upsert the table's clean staging rows by id; an unchanged row is not touched.
 
     True when the table was empty before (then every row it holds came from this run).
@@ -537,20 +569,31 @@ async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -
     old = ", ".join(f"t.{column}" for column in changing)
     new = ", ".join(f"EXCLUDED.{column}" for column in changing)
     rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
-    row = await target.fetchrow(
-        f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
-        f"SELECT {inserts} FROM {plan.staging} s WHERE {_not_quarantined(plan.spec.name)} "
-        "ORDER BY 1 "
-        f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
-        "RETURNING (xmax = 0) AS inserted) "
-        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
-    )
+    with report.phase(f"write {plan.spec.name}"):
+        if rebuild is not None:
+            # An empty table: a plain INSERT, no conflict to look for, no row to compare.
+            status = await target.execute(
+                f"INSERT INTO {_q(plan.spec.name)} ({targets}) SELECT {inserts} "
+                f"FROM {plan.staging} s WHERE {_not_quarantined(plan.spec.name)}"
+            )
+            row = (int(status.rsplit(" ", 1)[1]), 0)
+        else:
+            row = await target.fetchrow(
+                f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
+                f"SELECT {inserts} FROM {plan.staging} s "
+                f"WHERE {_not_quarantined(plan.spec.name)} ORDER BY 1 "
+                f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
+                "RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+                "FROM w"
+            )
     assert row is not None
-    for statement in rebuild:
-        await target.execute(statement)
+    with report.phase("rebuild indexes+fks"):
+        for statement in rebuild or ():
+            await target.execute(statement)
     counts.inserted, counts.updated = row[0], row[1]
     counts.unchanged = counts.imported - counts.inserted - counts.updated
-    return bool(rebuild)
+    return rebuild is not None
 
 
 async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> None:
@@ -571,7 +614,7 @@ async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> N
         list(API_KEY_SCOPES),
     )
     assert row is not None
-    for statement in rebuild:
+    for statement in rebuild or ():
         await target.execute(statement)
     # A key the old platform took away (apiKey now NULL or blank) stops working here too.
     revoked = await target.fetchval(
@@ -677,6 +720,9 @@ async def import_prisma(
     try:
         # One import at a time; a second one waits for the first to finish.
         await target.execute("SELECT pg_advisory_xact_lock(hashtext('gatewaydb.import_prisma'))")
+        # Sorts for the index builds and hashes for the checks stay in memory.
+        await target.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        await target.execute("SET LOCAL work_mem = '64MB'")
         plans = {plan.spec.name: plan for plan in await _plan(source, target, report)}
         await target.execute(
             "CREATE TEMP TABLE prisma_issue (tbl text, src_id text, kind text, rule text, "
@@ -684,30 +730,40 @@ async def import_prisma(
         )
         totals = {}
         for name, plan in plans.items():
-            totals[name] = await source.fetchval(f"SELECT count(*) FROM {_q(name)}")
+            with report.phase("count source"):
+                totals[name] = await source.fetchval(f"SELECT count(*) FROM {_q(name)}")
             columns = ", ".join(f"{_q(c.staging)} {c.staging_type}" for c in plan.columns)
             await target.execute(f"CREATE TEMP TABLE {plan.staging} ({columns}) ON COMMIT DROP")
-            await _stream_table(source, target, plan, totals[name], progress)
-            await target.execute(f"CREATE INDEX ON {plan.staging} (src_id)")
-            await target.execute(f"ANALYZE {plan.staging}")
-            await _map_ids(target, plan)
-        await _repair(target, plans)
-        await _quarantine(target, plans)
-        await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
-        await target.execute("ANALYZE prisma_issue")
+            with report.phase(f"copy {name}"):
+                await _stream_table(source, target, plan, totals[name], progress)
+            with report.phase("staging analyze"):
+                # No index: every check is a scan or a hash join over the whole stage.
+                await target.execute(f"ANALYZE {plan.staging}")
+            with report.phase("map ids"):
+                await _map_ids(target, plan)
+        with report.phase("repair"):
+            await _repair(target, plans)
+        with report.phase("quarantine"):
+            await _quarantine(target, plans)
+            await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
+            await target.execute("ANALYZE prisma_issue")
         triggers = await target.fetch(_TOUCH_TRIGGERS, list(TABLE_NAMES))
         # updated_at must come across as the source had it, not as the time of the import.
         for table, trigger in triggers:
             await target.execute(f"ALTER TABLE {_q(table)} DISABLE TRIGGER {_q(trigger)}")
         for name, plan in plans.items():
             counts = report.tables[name] = TableCounts()
-            await _count(target, plan, counts)
-            was_empty = await _write(target, plan, counts)
+            with report.phase("count"):
+                await _count(target, plan, counts)
+            was_empty = await _write(target, plan, counts, report)
             if name == "users":
-                await _write_api_keys(target, report)
-            await _keep_quarantine(target, plan)
+                with report.phase("api keys"):
+                    await _write_api_keys(target, report)
+            with report.phase("keep quarantine"):
+                await _keep_quarantine(target, plan)
             if not was_empty:  # a table filled by this run alone has nothing the source lacks
-                await _missing(target, plan, counts, report)
+                with report.phase("missing"):
+                    await _missing(target, plan, counts, report)
         for table, trigger in triggers:
             await target.execute(f"ALTER TABLE {_q(table)} ENABLE TRIGGER {_q(trigger)}")
         for kind, bucket in (("repaired", report.repairs), ("quarantined", report.quarantined)):
