@@ -23,7 +23,7 @@ import datetime
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -451,6 +451,24 @@ def _quarantined_ids(plan: _Plan) -> str:
     )
 
 
+class _Rule(NamedTuple):
+    """A fixed repair or quarantine rule: ``sql`` yields the src_id (and detail) it hits."""
+
+    table: str
+    kind: str  # "repaired" or "quarantined"
+    sql: str
+    rule: str
+    detail: str = ""  # "": the sql yields each row's own detail
+
+
+async def _apply(target: asyncpg.Connection, *rules: _Rule) -> None:
+    """Record every row each rule hits, rule by rule, in order."""
+    for item in rules:
+        await _issue(
+            target, item.sql, table=item.table, kind=item.kind, rule=item.rule, detail=item.detail
+        )
+
+
 def _not_quarantined(table: str, alias: str = "s") -> str:
     return (
         "NOT EXISTS (SELECT 1 FROM prisma_issue q WHERE q.kind = 'quarantined' "
@@ -504,35 +522,34 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
                 detail="currency upper-cased",
             )
     users = plans["users"].staging
-    await _issue(
-        target,
-        f"UPDATE {users} SET password_hash = NULL WHERE password_hash IS NOT NULL "
-        "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
-        "RETURNING src_id",
-        table="users",
-        kind="repaired",
-        rule="password_hash_unknown_format",
-        detail="not a bcrypt hash: cleared, the user must reset the password",
-    )
-    await _issue(
-        target,
-        f"UPDATE {users} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
-        table="users",
-        kind="repaired",
-        rule="api_key_blank",
-        detail="a blank API key was not imported",
-    )
     documents = plans["knowledge_documents"].staging
-    await _issue(
+    await _apply(
         target,
-        f"UPDATE {documents} SET embedding = NULL WHERE embedding IS NOT NULL "
-        f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
-        "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
-        "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
-        table="knowledge_documents",
-        kind="repaired",
-        rule="embedding_wrong_length",
-        detail="",
+        _Rule(
+            "users",
+            "repaired",
+            f"UPDATE {users} SET password_hash = NULL WHERE password_hash IS NOT NULL "
+            "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
+            "RETURNING src_id",
+            rule="password_hash_unknown_format",
+            detail="not a bcrypt hash: cleared, the user must reset the password",
+        ),
+        _Rule(
+            "users",
+            "repaired",
+            f"UPDATE {users} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
+            rule="api_key_blank",
+            detail="a blank API key was not imported",
+        ),
+        _Rule(
+            "knowledge_documents",
+            "repaired",
+            f"UPDATE {documents} SET embedding = NULL WHERE embedding IS NOT NULL "
+            f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
+            "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
+            "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
+            rule="embedding_wrong_length",
+        ),
     )
 
 
@@ -561,51 +578,49 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
                 + ") v(rule, detail, hit) WHERE v.hit"
             )
     users = plans["users"].staging
-    await _issue(
-        target,
-        "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
-        "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
-        f"FROM {users} s WHERE {_not_quarantined('users')} "
-        "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
-        "WHERE n > 1",
-        table="users",
-        kind="quarantined",
-        rule="email_duplicate_ignoring_case",
-        detail="",
-    )
-    await _issue(
-        target,
-        f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
-        f"WHERE u.id <> {_new_id('users', 's.src_id')} AND {_not_quarantined('users')}",
-        table="users",
-        kind="quarantined",
-        rule="email_taken",
-        detail="a different user of the target has this e-mail",
-    )
     metrics = plans["performance_metrics"].staging
-    await _issue(
+    # The first of a group (by created_at, then old id) is kept, the others are quarantined.
+    await _apply(
         target,
-        "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
-        "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
-        f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
-        "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
-        "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
-        table="performance_metrics",
-        kind="quarantined",
-        rule="performance_metric_duplicate_day",
-        detail="",
-    )
-    await _issue(
-        target,
-        f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
-        f"ON m.asset_id = {_new_id('assets', 's.src_asset_id')} "
-        "AND m.platform = s.platform AND m.date = s.date "
-        f"WHERE m.id <> {_new_id('performance_metrics', 's.src_id')} "
-        f"AND {_not_quarantined('performance_metrics')}",
-        table="performance_metrics",
-        kind="quarantined",
-        rule="performance_metric_duplicate_day",
-        detail="the target already has this asset, platform and day",
+        _Rule(
+            "users",
+            "quarantined",
+            "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
+            "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
+            f"FROM {users} s WHERE {_not_quarantined('users')} "
+            "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
+            "WHERE n > 1",
+            rule="email_duplicate_ignoring_case",
+        ),
+        _Rule(
+            "users",
+            "quarantined",
+            f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
+            f"WHERE u.id <> {_new_id('users', 's.src_id')} AND {_not_quarantined('users')}",
+            rule="email_taken",
+            detail="a different user of the target has this e-mail",
+        ),
+        _Rule(
+            "performance_metrics",
+            "quarantined",
+            "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
+            "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
+            f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
+            "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
+            "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
+            rule="performance_metric_duplicate_day",
+        ),
+        _Rule(
+            "performance_metrics",
+            "quarantined",
+            f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
+            f"ON m.asset_id = {_new_id('assets', 's.src_asset_id')} "
+            "AND m.platform = s.platform AND m.date = s.date "
+            f"WHERE m.id <> {_new_id('performance_metrics', 's.src_id')} "
+            f"AND {_not_quarantined('performance_metrics')}",
+            rule="performance_metric_duplicate_day",
+            detail="the target already has this asset, platform and day",
+        ),
     )
     # Dependency order: a parent's flags are complete before its children are looked at.
     for name, plan in plans.items():
