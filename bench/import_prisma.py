@@ -194,6 +194,9 @@ def main() -> None:
             f"importer's own elapsed (last run, report): {details['elapsed_seconds']} s, "
             f"{details['rows_per_second']:,} rows/s; goal >= 50,000 rows/s end to end"
         )
+        print("importer's phases (last run, report), seconds:")
+        for phase, seconds in sorted(details["phases"].items(), key=lambda item: -item[1]):
+            print(f"  {phase:<32}{seconds:>8.2f}")
         print(
             f"re-run, source unchanged (a final delta at least): {rerun_s:.2f} s, "
             f"{written} rows written"

@@ -18,13 +18,16 @@ How (the rules themselves are in docs/import-prisma.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
+from apps.core.rawsql import statement
 from apps.legacy.errors import SourceSchemaError
 from apps.legacy.spec import (
     API_KEY_NAME,
@@ -33,7 +36,6 @@ from apps.legacy.spec import (
     PRISMA_HISTORY_TABLE,
     TABLE_NAMES,
     TABLES,
-    UUID_PATTERN,
     TableSpec,
     mapped_id,
     snake_case,
@@ -42,6 +44,11 @@ from apps.legacy.spec import (
 ProgressCallback = Callable[[str, int, int], None]
 _REPORTED_MISSING = 1000  # ids listed per table when rows are gone from the source
 _API_KEY_DISPLAY_LENGTH = 11  # as many characters as a new key's display prefix (gw_ + 8)
+# A re-run reads the rows whose updatedAt >= the last run's largest one less this margin: a
+# row written by a transaction that was still open then (Prisma stamps updatedAt when the
+# statement runs, not when it commits) comes across if that transaction lasted less.
+DELTA_MARGIN = datetime.timedelta(minutes=5)
+_SOURCE_UPDATED_AT = "updatedAt"
 
 
 def _q(name: str) -> str:
@@ -64,6 +71,9 @@ class TableCounts:
     updated: int = 0
     unchanged: int = 0
     missing_in_source: int = 0
+    # a re-run: rows read since this mark (updatedAt), of source_total rows in the table
+    read_since: datetime.datetime | None = None
+    source_total: int = 0
 
 
 @dataclass(slots=True)
@@ -83,6 +93,17 @@ class ImportReport:
     refused: bool = False
     committed: bool = False
     elapsed_seconds: float = 0.0
+    # seconds per phase of the run (COPY, checks, writes, ...): where the time went
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` body to ``phases[name]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
     @property
     def source_rows(self) -> int:
@@ -102,6 +123,8 @@ class ImportReport:
                     "updated": c.updated,
                     "unchanged": c.unchanged,
                     "missing_in_source": c.missing_in_source,
+                    "source_total": c.source_total,
+                    "read_since": c.read_since.isoformat() if c.read_since else None,
                 }
                 for name, c in self.tables.items()
             },
@@ -117,6 +140,7 @@ class ImportReport:
             "refused": self.refused,
             "committed": self.committed,
             "elapsed_seconds": round(elapsed, 3),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "rows_per_second": round(self.source_rows / elapsed) if elapsed > 0 else None,
         }
 
@@ -138,10 +162,17 @@ class _Plan:
     target_types: dict[str, str]
     not_null: dict[str, str | None]  # NOT NULL target column -> its default (None: none)
     checks: list[tuple[str, str, list[str]]]  # name, expression, columns
+    has_updated_at: bool = False  # the source table has updatedAt, the stage updated_at
+    since: datetime.datetime | None = None  # read only rows with updatedAt >= since
 
     @property
     def staging(self) -> str:
         return _q(f"prisma_stage_{self.spec.name}")
+
+    @property
+    def ids(self) -> str:
+        """The relation holding (src_id) every id of the source table."""
+        return self.staging if self.since is None else _q(f"prisma_ids_{self.spec.name}")
 
     @property
     def staging_names(self) -> set[str]:
@@ -157,34 +188,68 @@ SELECT table_name::text, column_name::text, data_type::text FROM information_sch
 WHERE table_schema = 'public' AND table_name = ANY($1::text[])
 ORDER BY table_name, ordinal_position
 """
-_TARGET_COLUMNS = """
+_TARGET_COLUMNS = statement(
+    """
 SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '' AS generated
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
-"""
-_TARGET_CHECKS = """
+""",
+    owner=__name__,
+)
+_TARGET_CHECKS = statement(
+    """
 SELECT conname::text, pg_get_expr(conbin, conrelid),
        ARRAY(SELECT attname::text FROM pg_attribute
              WHERE attrelid = conrelid AND attnum = ANY(conkey)) AS columns
 FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' ORDER BY conname
-"""
-_TOUCH_TRIGGERS = """
+""",
+    owner=__name__,
+)
+_MARKS = statement("SELECT source_table, mark FROM prisma_watermark", owner=__name__)
+_SET_MARK = statement(
+    "INSERT INTO prisma_watermark (id, source_table, mark) VALUES (gen_random_uuid(), $1, $2) "
+    "ON CONFLICT (source_table) DO UPDATE SET mark = greatest(prisma_watermark.mark, "
+    "EXCLUDED.mark)",
+    owner=__name__,
+)
+_MAP_IDS = statement(
+    "INSERT INTO prisma_id_map (id, source_table, source_id, target_id) "
+    "SELECT gen_random_uuid(), $1, s, t FROM unnest($2::text[], $3::uuid[]) AS u(s, t) "
+    "ON CONFLICT (source_table, source_id) DO NOTHING",
+    owner=__name__,
+)
+_TOUCH_TRIGGERS = statement(
+    """
 SELECT tgrelid::regclass::text, tgname::text FROM pg_trigger
 WHERE NOT tgisinternal AND tgfoid = to_regproc('gatewaydb_touch_updated_at')
   AND tgrelid::regclass::text = ANY($1::text[])
-"""
+""",
+    owner=__name__,
+)
+
+
+def _spells_uuid(text: str) -> str:
+    """SQL true when ``text`` matches ``UUID_PATTERN`` (36 characters, hex and four dashes
+    at positions 9, 14, 19 and 24), written without a regular expression: per row this is a
+    few string functions instead of a regex match, and it runs for every id and reference.
+    """
+    return (
+        f"(length({text}) = 36 AND translate(lower({text}), '0123456789abcdef', '') = '----' "
+        f"AND substr({text}, 9, 1) = '-' AND substr({text}, 14, 1) = '-' "
+        f"AND substr({text}, 19, 1) = '-' AND substr({text}, 24, 1) = '-')"
+    )
 
 
 def _new_id(table: str, source_id: str) -> str:
     """SQL for the id an old id of ``table`` becomes: the UUID it spells, else its uuid5.
 
-    Inline (not a function call) so that the common case, a UUID string, costs one regex
-    match and a cast per row; the id map is only looked up for the others.
+    Inline (not a function call) so that the common case, a UUID string, costs a few string
+    functions and a cast per row; the id map is only looked up for the others.
     """
     return (
-        f"(CASE WHEN {source_id} ~ {_literal(UUID_PATTERN)} THEN {source_id}::uuid "
+        f"(CASE WHEN {_spells_uuid(source_id)} THEN {source_id}::uuid "
         "ELSE (SELECT m.target_id FROM prisma_id_map m "
         f"WHERE m.source_table = {_literal(table)} AND m.source_id = {source_id}) END)"
     )
@@ -248,8 +313,23 @@ async def _plan(
         checks = [
             (row[0], row[1], list(row[2])) for row in await target.fetch(_TARGET_CHECKS, spec.name)
         ]
-        plans.append(_Plan(spec, columns, target_types, not_null, checks))
+        has_updated_at = (
+            any(
+                column.source == _SOURCE_UPDATED_AT and column.staging == "updated_at"
+                for column in columns
+            )
+            and (_SOURCE_UPDATED_AT, "timestamp without time zone") in source_columns[spec.name]
+        )
+        plans.append(_Plan(spec, columns, target_types, not_null, checks, has_updated_at))
     return plans
+
+
+def _since_clause(plan: _Plan) -> str:
+    """The source query's filter of a re-run: rows at or after the mark ($1)."""
+    if plan.since is None:
+        return ""
+    # The source session's time zone is UTC and updatedAt holds naive UTC.
+    return f" WHERE {_q(_SOURCE_UPDATED_AT)} >= ($1::timestamptz AT TIME ZONE 'UTC')"
 
 
 async def _stream_table(
@@ -259,16 +339,57 @@ async def _stream_table(
     total: int,
     progress: ProgressCallback | None,
 ) -> None:
-    """COPY one table out of the source and into its staging table, chunk by chunk."""
+    """COPY one table out of the source and into its staging table, chunk by chunk.
+
+    A re-run reads only the rows changed since the table's mark (``plan.since``).
+    """
     # asyncpg wraps it: COPY (<query>) TO STDOUT
     query = (
         f"SELECT {', '.join(column.select for column in plan.columns)} FROM {_q(plan.spec.name)}"
+        + _since_clause(plan)
     )
+    args = () if plan.since is None else (plan.since,)
+    await _stream(
+        source,
+        target,
+        query,
+        args,
+        f"prisma_stage_{plan.spec.name}",
+        [column.staging for column in plan.columns],
+        lambda done: progress(plan.spec.name, done, total) if progress is not None else None,
+    )
+
+
+async def _stream_ids(source: asyncpg.Connection, target: asyncpg.Connection, plan: _Plan) -> None:
+    """A re-run's ids-only scan: every id the source table holds, for rows deleted there."""
+    await target.execute(f"CREATE TEMP TABLE {plan.ids} (src_id text) ON COMMIT DROP")
+    await _stream(
+        source,
+        target,
+        f"SELECT id FROM {_q(plan.spec.name)}",
+        (),
+        f"prisma_ids_{plan.spec.name}",
+        ["src_id"],
+        lambda done: None,
+    )
+    await target.execute(f"ANALYZE {plan.ids}")
+
+
+async def _stream(
+    source: asyncpg.Connection,
+    target: asyncpg.Connection,
+    query: str,
+    args: tuple[Any, ...],
+    table: str,
+    columns: list[str],
+    progress: Callable[[int], None],
+) -> None:
+    """``COPY (query) TO STDOUT`` on the source piped into ``COPY table FROM STDIN``."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=32)
 
     async def produce() -> None:
         try:
-            await source.copy_from_query(query, output=queue.put)
+            await source.copy_from_query(query, *args, output=queue.put)
         except BaseException:
             # Failed or cancelled: the rows are worthless; wake the consumer so it ends.
             while not queue.empty():
@@ -285,16 +406,11 @@ async def _stream_table(
             yield chunk
             # Text COPY escapes newlines inside values: each real one ends a row.
             done += chunk.count(b"\n")
-            if progress is not None:
-                progress(plan.spec.name, done, total)
+            progress(done)
 
     producer = asyncio.create_task(produce())
     try:
-        await target.copy_to_table(
-            f"prisma_stage_{plan.spec.name}",
-            source=chunks(),
-            columns=[column.staging for column in plan.columns],
-        )
+        await target.copy_to_table(table, source=chunks(), columns=columns)
         await producer
     finally:
         if not producer.done():
@@ -318,6 +434,41 @@ async def _issue(
     )
 
 
+def _quarantined_ids(plan: _Plan) -> str:
+    """SQL: the old ids of ``plan``'s table that are quarantined after this run.
+
+    Those this run flagged, and on a re-run those an earlier run kept in prisma_quarantine
+    that this run did not read again.
+    """
+    name = _literal(plan.spec.name)
+    flagged = f"SELECT src_id FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {name}"
+    if plan.since is None:
+        return flagged
+    return (
+        f"{flagged} UNION ALL SELECT p.source_id FROM prisma_quarantine p "
+        f"WHERE p.source_table = {name} AND NOT EXISTS (SELECT 1 FROM {plan.staging} r "
+        "WHERE r.src_id = p.source_id)"
+    )
+
+
+class _Rule(NamedTuple):
+    """A fixed repair or quarantine rule: ``sql`` yields the src_id (and detail) it hits."""
+
+    table: str
+    kind: str  # "repaired" or "quarantined"
+    sql: str
+    rule: str
+    detail: str = ""  # "": the sql yields each row's own detail
+
+
+async def _apply(target: asyncpg.Connection, *rules: _Rule) -> None:
+    """Record every row each rule hits, rule by rule, in order."""
+    for item in rules:
+        await _issue(
+            target, item.sql, table=item.table, kind=item.kind, rule=item.rule, detail=item.detail
+        )
+
+
 def _not_quarantined(table: str, alias: str = "s") -> str:
     return (
         "NOT EXISTS (SELECT 1 FROM prisma_issue q WHERE q.kind = 'quarantined' "
@@ -329,18 +480,36 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
     """Rewrite staging rows by the documented repair rules."""
     for name, plan in plans.items():
         stage = plan.staging
-        for column in plan.columns:
-            default = plan.not_null.get(column.staging)
-            if column.target is None or column.target == "id" or default is None:
-                continue
+        defaults = [
+            (column.staging, default)
+            for column in plan.columns
+            if column.target not in (None, "id")
+            and (default := plan.not_null.get(column.staging)) is not None
+        ]
+        if defaults:
+            # One scan finds every NULL of every such column, one UPDATE fills them all.
             await _issue(
                 target,
-                f"UPDATE {stage} SET {_q(column.staging)} = {default} "
-                f"WHERE {_q(column.staging)} IS NULL RETURNING src_id",
+                "SELECT s.src_id, v.detail FROM "
+                f"{stage} s CROSS JOIN LATERAL (VALUES "
+                + ", ".join(
+                    f"(s.{_q(column)} IS NULL, {_literal(f'{column} was NULL, now {default}')})"
+                    for column, default in defaults
+                )
+                + ") v(hit, detail) WHERE v.hit",
                 table=name,
                 kind="repaired",
                 rule="null_to_default",
-                detail=f"{column.staging} was NULL, now {default}",
+                detail="",
+            )
+            await target.execute(
+                f"UPDATE {stage} SET "
+                + ", ".join(
+                    f"{_q(column)} = coalesce({_q(column)}, {default})"
+                    for column, default in defaults
+                )
+                + " WHERE "
+                + " OR ".join(f"{_q(column)} IS NULL" for column, _ in defaults)
             )
         if "currency" in plan.staging_names:
             await _issue(
@@ -353,109 +522,105 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
                 detail="currency upper-cased",
             )
     users = plans["users"].staging
-    await _issue(
-        target,
-        f"UPDATE {users} SET password_hash = NULL WHERE password_hash IS NOT NULL "
-        "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
-        "RETURNING src_id",
-        table="users",
-        kind="repaired",
-        rule="password_hash_unknown_format",
-        detail="not a bcrypt hash: cleared, the user must reset the password",
-    )
-    await _issue(
-        target,
-        f"UPDATE {users} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
-        table="users",
-        kind="repaired",
-        rule="api_key_blank",
-        detail="a blank API key was not imported",
-    )
     documents = plans["knowledge_documents"].staging
-    await _issue(
+    await _apply(
         target,
-        f"UPDATE {documents} SET embedding = NULL WHERE embedding IS NOT NULL "
-        f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
-        "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
-        "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
-        table="knowledge_documents",
-        kind="repaired",
-        rule="embedding_wrong_length",
-        detail="",
+        _Rule(
+            "users",
+            "repaired",
+            f"UPDATE {users} SET password_hash = NULL WHERE password_hash IS NOT NULL "
+            "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
+            "RETURNING src_id",
+            rule="password_hash_unknown_format",
+            detail="not a bcrypt hash: cleared, the user must reset the password",
+        ),
+        _Rule(
+            "users",
+            "repaired",
+            f"UPDATE {users} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
+            rule="api_key_blank",
+            detail="a blank API key was not imported",
+        ),
+        _Rule(
+            "knowledge_documents",
+            "repaired",
+            f"UPDATE {documents} SET embedding = NULL WHERE embedding IS NOT NULL "
+            f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
+            "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
+            "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
+            rule="embedding_wrong_length",
+        ),
     )
 
 
 async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
     """Flag the rows the target's rules refuse, then every row that depends on one."""
     for name, plan in plans.items():
-        stage = plan.staging
-        for column, default in plan.not_null.items():
-            if default is None and column in plan.staging_names:
-                await _issue(
-                    target,
-                    f"SELECT src_id FROM {stage} WHERE {_q(column)} IS NULL",
-                    table=name,
-                    kind="quarantined",
-                    rule=f"{column}_required",
-                    detail=f"{column} is NULL",
+        # One scan per table evaluates every NOT NULL and CHECK rule of the target's table.
+        rules = [
+            (f"{column}_required", f"{column} is NULL", f"s.{_q(column)} IS NULL")
+            for column, default in plan.not_null.items()
+            if default is None and column in plan.staging_names
+        ] + [
+            (check_name, expression, f"({expression}) IS FALSE")
+            for check_name, expression, check_columns in plan.checks
+            # a check about an id or a vector: the staging row spells it differently
+            if set(check_columns) <= plan.staging_names
+        ]
+        if rules:
+            await target.execute(
+                "INSERT INTO prisma_issue (tbl, src_id, kind, rule, detail) "
+                f"SELECT {_literal(name)}, s.src_id, 'quarantined', v.rule, v.detail "
+                f"FROM {plan.staging} s CROSS JOIN LATERAL (VALUES "
+                + ", ".join(
+                    f"({_literal(rule)}, {_literal(detail)}, {hit})" for rule, detail, hit in rules
                 )
-        for check_name, expression, check_columns in plan.checks:
-            if not set(check_columns) <= plan.staging_names:
-                continue  # about an id or a vector: the staging row spells it differently
-            await _issue(
-                target,
-                f"SELECT src_id FROM {stage} WHERE ({expression}) IS FALSE",
-                table=name,
-                kind="quarantined",
-                rule=check_name,
-                detail=expression,
+                + ") v(rule, detail, hit) WHERE v.hit"
             )
     users = plans["users"].staging
-    await _issue(
-        target,
-        "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
-        "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
-        f"FROM {users} s WHERE {_not_quarantined('users')} "
-        "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
-        "WHERE n > 1",
-        table="users",
-        kind="quarantined",
-        rule="email_duplicate_ignoring_case",
-        detail="",
-    )
-    await _issue(
-        target,
-        f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
-        f"WHERE u.id <> {_new_id('users', 's.src_id')} AND {_not_quarantined('users')}",
-        table="users",
-        kind="quarantined",
-        rule="email_taken",
-        detail="a different user of the target has this e-mail",
-    )
     metrics = plans["performance_metrics"].staging
-    await _issue(
+    # The first of a group (by created_at, then old id) is kept, the others are quarantined.
+    await _apply(
         target,
-        "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
-        "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
-        f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
-        "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
-        "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
-        table="performance_metrics",
-        kind="quarantined",
-        rule="performance_metric_duplicate_day",
-        detail="",
-    )
-    await _issue(
-        target,
-        f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
-        f"ON m.asset_id = {_new_id('assets', 's.src_asset_id')} "
-        "AND m.platform = s.platform AND m.date = s.date "
-        f"WHERE m.id <> {_new_id('performance_metrics', 's.src_id')} "
-        f"AND {_not_quarantined('performance_metrics')}",
-        table="performance_metrics",
-        kind="quarantined",
-        rule="performance_metric_duplicate_day",
-        detail="the target already has this asset, platform and day",
+        _Rule(
+            "users",
+            "quarantined",
+            "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
+            "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
+            f"FROM {users} s WHERE {_not_quarantined('users')} "
+            "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
+            "WHERE n > 1",
+            rule="email_duplicate_ignoring_case",
+        ),
+        _Rule(
+            "users",
+            "quarantined",
+            f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
+            f"WHERE u.id <> {_new_id('users', 's.src_id')} AND {_not_quarantined('users')}",
+            rule="email_taken",
+            detail="a different user of the target has this e-mail",
+        ),
+        _Rule(
+            "performance_metrics",
+            "quarantined",
+            "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
+            "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
+            f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
+            "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
+            "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
+            rule="performance_metric_duplicate_day",
+        ),
+        _Rule(
+            "performance_metrics",
+            "quarantined",
+            f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
+            f"ON m.asset_id = {_new_id('assets', 's.src_asset_id')} "
+            "AND m.platform = s.platform AND m.date = s.date "
+            f"WHERE m.id <> {_new_id('performance_metrics', 's.src_id')} "
+            f"AND {_not_quarantined('performance_metrics')}",
+            rule="performance_metric_duplicate_day",
+            detail="the target already has this asset, platform and day",
+        ),
     )
     # Dependency order: a parent's flags are complete before its children are looked at.
     for name, plan in plans.items():
@@ -466,22 +631,23 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
             await _issue(
                 target,
                 f"SELECT s.src_id, {_literal(parent + ':')} || s.{staging_column} AS detail "
-                f"FROM {plan.staging} s WHERE s.{staging_column} IN (SELECT src_id "
-                f"FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {_literal(parent)}) "
-                f"AND {_not_quarantined(name)}",
+                f"FROM {plan.staging} s WHERE s.{staging_column} IN "
+                f"({_quarantined_ids(plans[parent])}) AND {_not_quarantined(name)}",
                 table=name,
                 kind="quarantined",
                 rule="parent_quarantined",
                 detail="",
             )
-    clips = plans["clips"].staging
+    clips = plans["clips"]
     conversions = plans["conversions"].staging
+    # A clip that exists: its id is in the source (all ids: the stage, or a re-run's ids-only
+    # scan) and it is not quarantined.
     await _issue(
         target,
         f"UPDATE {conversions} s SET metadata = s.metadata || jsonb_build_object("
         "'legacy_attributed_clip_id', s.src_attributed_clip_id), src_attributed_clip_id = NULL "
-        f"WHERE s.src_attributed_clip_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {clips} c "
-        f"WHERE c.src_id = s.src_attributed_clip_id AND {_not_quarantined('clips', 'c')}) "
+        "WHERE s.src_attributed_clip_id IS NOT NULL AND s.src_attributed_clip_id NOT IN ("
+        f"SELECT c.src_id FROM {clips.ids} c EXCEPT ({_quarantined_ids(clips)})) "
         "RETURNING s.src_id",
         table="conversions",
         kind="repaired",
@@ -490,19 +656,25 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
     )
 
 
-_BULK_INDEXES = """
+_BULK_INDEXES = statement(
+    """
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
 WHERE i.indrelid = $1::regclass AND i.indisvalid
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 ORDER BY 1
-"""
-_BULK_FOREIGN_KEYS = """
+""",
+    owner=__name__,
+)
+_BULK_FOREIGN_KEYS = statement(
+    """
 SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
 WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1
-"""
+""",
+    owner=__name__,
+)
 
 
-async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> list[str]:
+async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> list[str] | None:
     """Into an EMPTY table, load as pg_restore does: indexes and foreign keys set aside.
 
     Row-by-row maintenance of a dozen indexes and a foreign-key check per row cost far more
@@ -510,10 +682,10 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     afterwards. Returns the statements that put them back, exactly as they were (same names,
     same definitions); they run in the import's transaction, so a failure (a row breaking a
     foreign key included) rolls everything back. A table that already has rows (a re-run)
-    keeps its indexes: only the difference is written there.
+    keeps its indexes: only the difference is written there (None is returned).
     """
     if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})"):
-        return []
+        return None
     restore: list[str] = []
     for name, definition in await target.fetch(_BULK_INDEXES, table):
         await target.execute(f"DROP INDEX {name}")
@@ -524,7 +696,9 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     return restore
 
 
-async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> bool:
+async def _write(
+    target: asyncpg.Connection, plan: _Plan, counts: TableCounts, report: ImportReport
+) -> bool:
     """Upsert the table's clean staging rows by id; an unchanged row is not touched.
 
     True when the table was empty before (then every row it holds came from this run).
@@ -537,20 +711,31 @@ async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -
     old = ", ".join(f"t.{column}" for column in changing)
     new = ", ".join(f"EXCLUDED.{column}" for column in changing)
     rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
-    row = await target.fetchrow(
-        f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
-        f"SELECT {inserts} FROM {plan.staging} s WHERE {_not_quarantined(plan.spec.name)} "
-        "ORDER BY 1 "
-        f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
-        "RETURNING (xmax = 0) AS inserted) "
-        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
-    )
+    with report.phase(f"write {plan.spec.name}"):
+        if rebuild is not None:
+            # An empty table: a plain INSERT, no conflict to look for, no row to compare.
+            status = await target.execute(
+                f"INSERT INTO {_q(plan.spec.name)} ({targets}) SELECT {inserts} "
+                f"FROM {plan.staging} s WHERE {_not_quarantined(plan.spec.name)}"
+            )
+            row = (int(status.rsplit(" ", 1)[1]), 0)
+        else:
+            row = await target.fetchrow(
+                f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
+                f"SELECT {inserts} FROM {plan.staging} s "
+                f"WHERE {_not_quarantined(plan.spec.name)} ORDER BY 1 "
+                f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
+                "RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+                "FROM w"
+            )
     assert row is not None
-    for statement in rebuild:
-        await target.execute(statement)
+    with report.phase("rebuild indexes+fks"):
+        for restore in rebuild or ():
+            await target.execute(restore)
     counts.inserted, counts.updated = row[0], row[1]
     counts.unchanged = counts.imported - counts.inserted - counts.updated
-    return bool(rebuild)
+    return rebuild is not None
 
 
 async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> None:
@@ -571,8 +756,8 @@ async def _write_api_keys(target: asyncpg.Connection, report: ImportReport) -> N
         list(API_KEY_SCOPES),
     )
     assert row is not None
-    for statement in rebuild:
-        await target.execute(statement)
+    for restore in rebuild or ():
+        await target.execute(restore)
     # A key the old platform took away (apiKey now NULL or blank) stops working here too.
     revoked = await target.fetchval(
         "WITH r AS (UPDATE api_keys k SET revoked_at = now() FROM prisma_stage_users s "
@@ -600,11 +785,14 @@ async def _keep_quarantine(target: asyncpg.Connection, plan: _Plan) -> None:
         "ON CONFLICT (source_table, source_id) DO UPDATE "
         "SET rules = EXCLUDED.rules, row = EXCLUDED.row, seen_at = EXCLUDED.seen_at"
     )
-    # A row that imports cleanly now leaves the quarantine.
+    # A row read again that imports cleanly now, or gone from the source, leaves the
+    # quarantine (a re-run did not read the others: they stay).
     await target.execute(
         f"DELETE FROM prisma_quarantine p WHERE p.source_table = {name} AND NOT EXISTS ("
         f"SELECT 1 FROM prisma_issue q WHERE q.kind = 'quarantined' AND q.tbl = {name} "
-        "AND q.src_id = p.source_id)"
+        f"AND q.src_id = p.source_id) AND (EXISTS (SELECT 1 FROM {plan.staging} r "
+        f"WHERE r.src_id = p.source_id) OR NOT EXISTS (SELECT 1 FROM {plan.ids} i "
+        "WHERE i.src_id = p.source_id))"
     )
 
 
@@ -619,6 +807,12 @@ async def _count(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -
     )
     assert row is not None
     counts.source, counts.quarantined, counts.repaired = row[0], row[1], row[2]
+    counts.read_since = plan.since
+    counts.source_total = (
+        counts.source
+        if plan.since is None
+        else await target.fetchval(f"SELECT count(*) FROM {plan.ids}")
+    )
     counts.imported = counts.source - counts.quarantined
 
 
@@ -628,7 +822,7 @@ async def _missing(
     """Target rows whose id the source no longer has (deleted there since the last run)."""
     rows = await target.fetch(
         f"SELECT id::text FROM {_q(plan.spec.name)} EXCEPT "
-        f"SELECT {_new_id(plan.spec.name, 'src_id')}::text FROM {plan.staging} ORDER BY 1"
+        f"SELECT {_new_id(plan.spec.name, 'src_id')}::text FROM {plan.ids} ORDER BY 1"
     )
     counts.missing_in_source = len(rows)
     if rows:
@@ -638,15 +832,13 @@ async def _missing(
 async def _map_ids(target: asyncpg.Connection, plan: _Plan) -> None:
     """Give every old id that is not a UUID its uuid5, kept in prisma_id_map."""
     rows = await target.fetch(
-        f"SELECT src_id FROM {plan.staging} WHERE src_id !~ {_literal(UUID_PATTERN)}"
+        f"SELECT src_id FROM {plan.staging} WHERE {_spells_uuid('src_id')} IS NOT TRUE"
     )
     if not rows:
         return
     source_ids = [row[0] for row in rows]
     await target.execute(
-        "INSERT INTO prisma_id_map (id, source_table, source_id, target_id) "
-        "SELECT gen_random_uuid(), $1, s, t FROM unnest($2::text[], $3::uuid[]) AS u(s, t) "
-        "ON CONFLICT (source_table, source_id) DO NOTHING",
+        _MAP_IDS,
         plan.spec.name,
         source_ids,
         [mapped_id(plan.spec.name, source_id) for source_id in source_ids],
@@ -659,13 +851,16 @@ async def import_prisma(
     target: asyncpg.Connection,
     dry_run: bool = False,
     strict: bool = False,
+    full: bool = False,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Copy the Prisma-era database on ``source`` into the migrated database on ``target``.
 
-    Returns the report. Nothing is written on the target when ``dry_run``, when ``strict``
-    and a row would be repaired or quarantined (``report.refused``), or when anything fails;
-    nothing is ever written on the source.
+    A re-run reads, of each table with ``updatedAt``, only the rows at or after the mark the
+    last run left (less ``DELTA_MARGIN``), plus every id to find the rows deleted since;
+    ``full`` reads everything again. Returns the report. Nothing is written on the target
+    when ``dry_run``, when ``strict`` and a row would be repaired or quarantined
+    (``report.refused``), or when anything fails; nothing is ever written on the source.
     """
     started = time.perf_counter()
     report = ImportReport(dry_run=dry_run, strict=strict)
@@ -677,39 +872,69 @@ async def import_prisma(
     try:
         # One import at a time; a second one waits for the first to finish.
         await target.execute("SELECT pg_advisory_xact_lock(hashtext('gatewaydb.import_prisma'))")
+        # Sorts for the index builds and hashes for the checks stay in memory.
+        await target.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        await target.execute("SET LOCAL work_mem = '64MB'")
+        # The staging tables' statistics only steer scans and hash joins: a small sample does.
+        await target.execute("SET LOCAL default_statistics_target = 10")
         plans = {plan.spec.name: plan for plan in await _plan(source, target, report)}
+        if not full:
+            for table, mark in await target.fetch(_MARKS):
+                if table in plans and plans[table].has_updated_at:
+                    plans[table].since = mark - DELTA_MARGIN
         await target.execute(
             "CREATE TEMP TABLE prisma_issue (tbl text, src_id text, kind text, rule text, "
             "detail text) ON COMMIT DROP"
         )
         totals = {}
         for name, plan in plans.items():
-            totals[name] = await source.fetchval(f"SELECT count(*) FROM {_q(name)}")
+            with report.phase("count source"):
+                totals[name] = await source.fetchval(
+                    f"SELECT count(*) FROM {_q(name)}{_since_clause(plan)}",
+                    *(() if plan.since is None else (plan.since,)),
+                )
+            if plan.since is not None:
+                with report.phase("ids-only scan"):
+                    await _stream_ids(source, target, plan)
             columns = ", ".join(f"{_q(c.staging)} {c.staging_type}" for c in plan.columns)
             await target.execute(f"CREATE TEMP TABLE {plan.staging} ({columns}) ON COMMIT DROP")
-            await _stream_table(source, target, plan, totals[name], progress)
-            await target.execute(f"CREATE INDEX ON {plan.staging} (src_id)")
-            await target.execute(f"ANALYZE {plan.staging}")
-            await _map_ids(target, plan)
-        await _repair(target, plans)
-        await _quarantine(target, plans)
-        await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
-        await target.execute("ANALYZE prisma_issue")
+            with report.phase(f"copy {name}"):
+                await _stream_table(source, target, plan, totals[name], progress)
+            with report.phase("staging analyze"):
+                # No index: every check is a scan or a hash join over the whole stage.
+                await target.execute(f"ANALYZE {plan.staging}")
+            with report.phase("map ids"):
+                await _map_ids(target, plan)
+        with report.phase("repair"):
+            await _repair(target, plans)
+        with report.phase("quarantine"):
+            await _quarantine(target, plans)
+            await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
+            await target.execute("ANALYZE prisma_issue")
         triggers = await target.fetch(_TOUCH_TRIGGERS, list(TABLE_NAMES))
         # updated_at must come across as the source had it, not as the time of the import.
         for table, trigger in triggers:
             await target.execute(f"ALTER TABLE {_q(table)} DISABLE TRIGGER {_q(trigger)}")
         for name, plan in plans.items():
             counts = report.tables[name] = TableCounts()
-            await _count(target, plan, counts)
-            was_empty = await _write(target, plan, counts)
+            with report.phase("count"):
+                await _count(target, plan, counts)
+            was_empty = await _write(target, plan, counts, report)
             if name == "users":
-                await _write_api_keys(target, report)
-            await _keep_quarantine(target, plan)
+                with report.phase("api keys"):
+                    await _write_api_keys(target, report)
+            with report.phase("keep quarantine"):
+                await _keep_quarantine(target, plan)
             if not was_empty:  # a table filled by this run alone has nothing the source lacks
-                await _missing(target, plan, counts, report)
+                with report.phase("missing"):
+                    await _missing(target, plan, counts, report)
         for table, trigger in triggers:
             await target.execute(f"ALTER TABLE {_q(table)} ENABLE TRIGGER {_q(trigger)}")
+        for name, plan in plans.items():
+            if plan.has_updated_at:
+                mark = await target.fetchval(f"SELECT max(updated_at) FROM {plan.staging}")
+                if mark is not None:
+                    await target.execute(_SET_MARK, name, mark)
         for kind, bucket in (("repaired", report.repairs), ("quarantined", report.quarantined)):
             for issue in await target.fetch(
                 "SELECT tbl, src_id, rule, detail FROM prisma_issue WHERE kind = $1 "
@@ -721,7 +946,10 @@ async def import_prisma(
                 )
         # ON COMMIT DROP does not fire when the caller's transaction holds this one (a
         # savepoint): drop the scaffolding now so that the next run can build it again.
-        stages = ", ".join(plan.staging for plan in plans.values())
+        stages = ", ".join(
+            [plan.staging for plan in plans.values()]
+            + [plan.ids for plan in plans.values() if plan.since is not None]
+        )
         await target.execute(f"DROP TABLE prisma_issue, {stages}")
         report.refused = strict and bool(report.repairs or report.quarantined)
         if dry_run or report.refused:

@@ -33,6 +33,7 @@ async def prisma_import(
     source_url: str,
     dry_run: bool = False,
     strict: bool = False,
+    full: bool = False,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import the Prisma-era database at ``source_url`` into the configured database.
@@ -45,7 +46,12 @@ async def prisma_import(
     try:
         async with dedicated_connection() as target:
             return await import_prisma(
-                source=source, target=target, dry_run=dry_run, strict=strict, progress=progress
+                source=source,
+                target=target,
+                dry_run=dry_run,
+                strict=strict,
+                full=full,
+                progress=progress,
             )
     finally:
         await source.close()

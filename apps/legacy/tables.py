@@ -1,4 +1,4 @@
-"""What the Prisma-era import keeps between runs: the id map and the quarantine."""
+"""What the Prisma-era import keeps between runs: the id map, the quarantine, the marks."""
 
 from __future__ import annotations
 
@@ -33,3 +33,18 @@ class PrismaQuarantine(Table, tablename="prisma_quarantine"):
     seen_at = Timestamptz()
 
     quarantine_source_key = Unique(["source_table", "source_id"])
+
+
+class PrismaWatermark(Table, tablename="prisma_watermark"):
+    """Per source table with ``updatedAt``: the largest ``updatedAt`` imported so far.
+
+    The next run reads only the rows at or after it (less a safety margin); see
+    docs/import-prisma.md.
+    """
+
+    id = id_column()
+    source_table = Text(required=True, default=None)
+    mark = Timestamptz(required=True, default=None)
+    created_at = created_at_column()
+
+    watermark_source_key = Unique(["source_table"])

@@ -84,6 +84,29 @@ async def test_strict_refuses_with_one_line_then_the_import_commits(
     assert [tuple(row) for row in await fetch(migrated_database, _CATALOG)] == catalog
     kept = await fetch(migrated_database, "SELECT count(*) FROM prisma_quarantine")
     assert kept[0][0] == len({(q["table"], q["source_id"]) for q in report["quarantined"]})
+    # when run again: only the rows since each table's updatedAt mark are read
+    again = piccolo_db(
+        "import-prisma", f"--source={source_url}", f"--report={report_path}", url=migrated_database
+    )
+    assert again.returncode == 0, again.stderr
+    assert "read: the rows changed since the last run" in again.stdout
+    delta = json.loads(report_path.read_text())["tables"]
+    assert delta["clips"]["read_since"] is not None
+    assert delta["clips"]["source"] < delta["clips"]["source_total"]
+    assert delta["performance_metrics"]["read_since"] is None  # no updatedAt: read whole
+    # and with --full: every row again, nothing written
+    full = piccolo_db(
+        "import-prisma",
+        f"--source={source_url}",
+        "--full",
+        f"--report={report_path}",
+        url=migrated_database,
+    )
+    assert full.returncode == 0, full.stderr
+    for name, counts in json.loads(report_path.read_text())["tables"].items():
+        assert counts["read_since"] is None, name
+        assert counts["source"] == counts["source_total"] == report["tables"][name]["source"]
+        assert counts["inserted"] + counts["updated"] == 0, name
 
 
 def test_a_source_that_cannot_be_read_is_one_error_line_without_its_password(

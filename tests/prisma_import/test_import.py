@@ -12,7 +12,7 @@ import pytest
 
 from apps.core.errors import ValidationError
 from apps.knowledge.selectors import document_pending_embedding_count
-from apps.legacy.importer import ImportReport, import_prisma
+from apps.legacy.importer import DELTA_MARGIN, ImportReport, import_prisma
 from apps.legacy.services import prisma_import
 from apps.legacy.spec import API_KEY_NAME, API_KEY_SCOPES, TABLES, mapped_id, snake_case
 from apps.users.errors import InvalidApiKeyError, InvalidCredentialsError
@@ -254,15 +254,41 @@ async def test_a_dry_run_writes_nothing(
     assert await _fingerprint(target) == before
 
 
+async def _rows_from(source: asyncpg.Connection, table: str, since: datetime.datetime) -> int:
+    """How many rows of the source table have updatedAt >= since (a naive UTC stamp)."""
+    count: int = await source.fetchval(
+        f'SELECT count(*) FROM {table} WHERE "updatedAt" >= $1', since
+    )
+    return count
+
+
 async def test_a_second_run_changes_nothing_and_a_third_brings_only_the_changes(
     source: asyncpg.Connection, target: asyncpg.Connection
 ) -> None:
     first = await import_prisma(source=source, target=target)
+    # the first run leaves, per table with updatedAt, the largest one it imported
+    marks = dict(await target.fetch("SELECT source_table, mark FROM prisma_watermark"))
+    newest = {
+        spec.name: await source.fetchval(f'SELECT max("updatedAt") FROM {spec.name}')
+        for spec in TABLES
+        if spec.name != "performance_metrics"  # the one old table without updatedAt
+    }
+    assert {name: mark.replace(tzinfo=None) for name, mark in marks.items()} == newest
     second = await import_prisma(source=source, target=target)
     for name, counts in second.tables.items():
         assert (counts.inserted, counts.updated) == (0, 0), name
-        assert counts.unchanged == first.tables[name].imported
+        assert counts.unchanged == counts.imported, name
+        assert counts.source_total == first.tables[name].source, name
+        if name in newest:  # read again: only the rows within the margin of the mark
+            since = newest[name] - DELTA_MARGIN
+            assert counts.source == await _rows_from(source, name, since), name
+            assert counts.read_since == marks[name] - DELTA_MARGIN
+        else:  # no updatedAt: read whole and compared
+            assert counts.source == first.tables[name].source
+    delta_read = sum(second.tables[name].source for name in newest)
+    assert delta_read < sum(first.tables[name].source for name in newest) / 20
     assert second.api_keys == {"inserted": 0, "updated": 0, "revoked": 0}
+    assert not second.missing_in_source
     # when the source changes: one row edited (Prisma bumps updatedAt), one added, one deleted
     demo = await source.fetchval("SELECT id FROM users WHERE email = 'demo@gateway.dev'")
     await source.execute(
@@ -281,11 +307,24 @@ async def test_a_second_run_changes_nothing_and_a_third_brings_only_the_changes(
         n: (c.inserted, c.updated) for n, c in third.tables.items() if c.inserted or c.updated
     }
     assert changed == {"campaigns": (1, 1)}
+    # then it read those two campaigns and the margin's rows, not the whole table
+    within_margin = await _rows_from(source, "campaigns", newest["campaigns"] - DELTA_MARGIN)
+    assert third.tables["campaigns"].source == within_margin
+    assert (
+        sum(third.tables[name].source for name in newest)
+        < sum(third.tables[name].source_total for name in newest) / 20
+    )
+    # the deleted row is found by the ids-only scan
     assert third.missing_in_source == {"predictions": [str(mapped_id("predictions", gone))]}
+    assert third.tables["predictions"].source < third.tables["predictions"].source_total
     budget = await target.fetchval(
         "SELECT budget FROM campaigns WHERE meta_campaign_id = 'meta-c-1'"
     )
     assert str(budget) == "7500.00"
+    # and --full (full=True) reads everything again and still changes nothing
+    full = await import_prisma(source=source, target=target, full=True)
+    assert full.source_rows == sum(c.source_total for c in third.tables.values())
+    assert all((c.inserted, c.updated) == (0, 0) for c in full.tables.values())
 
 
 async def test_a_key_changed_or_taken_away_in_the_source_follows_on_the_next_run(

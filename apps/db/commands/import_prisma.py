@@ -52,7 +52,7 @@ class _ProgressLine:
 
 
 def _print_report(report: ImportReport) -> None:
-    header = ("table", "source", "imported", "repaired", "quarantined", "new", "changed", "gone")
+    header = ("table", "read", "imported", "repaired", "quarantined", "new", "changed", "gone")
     print(f"{header[0]:<22}" + "".join(f"{title:>12}" for title in header[1:]))
     for name, c in report.tables.items():
         figures = (c.source, c.imported, c.repaired, c.quarantined, c.inserted, c.updated)
@@ -71,6 +71,12 @@ def _print_report(report: ImportReport) -> None:
         print(f"... and {hidden} more (see --report)")
     if report.unknown_tables:
         print("left alone (not in the Prisma schema): " + ", ".join(report.unknown_tables))
+    since = {c.read_since for c in report.tables.values() if c.read_since is not None}
+    if since:
+        print(
+            "read: the rows changed since the last run (updatedAt >= "
+            f"{min(since).isoformat()} or later, per table) and every id; --full reads all"
+        )
     rate = report.as_dict()["rows_per_second"]
     print(f"{report.source_rows:,} source rows in {report.elapsed_seconds:.1f} s ({rate:,} rows/s)")
 
@@ -88,10 +94,12 @@ def import_prisma(source: str = "", report: str = "", **options: Any) -> None:
         Write the report as JSON to this path.
     :param options:
         --dry-run (read and check everything, write nothing but the report) and --strict
-        (refuse the whole import when any row would be repaired or quarantined).
+        (refuse the whole import when any row would be repaired or quarantined), --full
+        (read every row again, not only those changed since the last run's updatedAt mark).
     """
     dry_run = flag(options.pop("dry-run", options.pop("dry_run", False)), "dry-run")
     strict = flag(options.pop("strict", False), "strict")
+    full = flag(options.pop("full", False), "full")
     if options:
         fail("unknown option(s): " + ", ".join(f"--{name}" for name in options))
     if not source:
@@ -104,7 +112,9 @@ def import_prisma(source: str = "", report: str = "", **options: Any) -> None:
     progress = _ProgressLine()
     try:
         outcome = run_command(
-            prisma_import(source_url=source, dry_run=dry_run, strict=strict, progress=progress)
+            prisma_import(
+                source_url=source, dry_run=dry_run, strict=strict, full=full, progress=progress
+            )
         )
     finally:
         progress.close()
