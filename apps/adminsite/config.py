@@ -9,6 +9,8 @@ from typing import Any
 from piccolo.columns.base import Column
 from piccolo_admin.endpoints import TableConfig
 
+from apps.adminsite.registry import is_soft_deletable
+
 #: Columns no generic form writes on any table: the database or the services set them.
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "deleted_at"})
 
@@ -64,7 +66,7 @@ class GatewayTableConfig(TableConfig):
 
     def soft_deletes(self) -> bool:
         """Whether deleting a row from the admin only sets ``deleted_at``."""
-        return any(c._meta.name == "deleted_at" for c in self.table_class._meta.columns)
+        return is_soft_deletable(self.table_class)
 
     def read_only_column_names(self) -> frozenset[str]:
         """Columns the generic forms show but never write (the primary key included)."""

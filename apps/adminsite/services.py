@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.columns.base import Column
-from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from apps.audit.services import Actor, audit_entry_record, field_changes
 from apps.audit.tables import AuditAction
+from apps.core import rawsql
 from apps.core.db_errors import translate_errors
 from apps.core.errors import NotFoundError
 from apps.core.softdelete import restore_row, soft_delete_row
@@ -215,6 +215,21 @@ async def admin_columns_update(
         )
 
 
+_FORGET_FAILURES_OF_EVERYONE = rawsql.statement(
+    "DELETE FROM admin_login_failures WHERE failed_at <= to_timestamp($1)", owner=__name__
+)
+_FORGET_FAILURES_OF_KEYS = rawsql.statement(
+    "DELETE FROM admin_login_failures "
+    "WHERE failed_at <= to_timestamp($1) AND key = ANY($2::text[])",
+    owner=__name__,
+)
+_RECORD_FAILURES = rawsql.statement(
+    "INSERT INTO admin_login_failures (key, failed_at) "
+    "SELECT key, to_timestamp($1) FROM unnest($2::text[]) AS k(key)",
+    owner=__name__,
+)
+
+
 async def login_failure_record(
     *, keys: list[str], at: float, forget_before: float, everyone: bool = False
 ) -> None:
@@ -223,24 +238,10 @@ async def login_failure_record(
     ``everyone``), which no longer count."""
     from apps.audit.tables import AdminLoginFailure
 
-    engine = AdminLoginFailure._meta.db
-    forget = (
-        "DELETE FROM admin_login_failures WHERE failed_at <= to_timestamp({})"
-        if everyone
-        else "DELETE FROM admin_login_failures "
-        "WHERE key = ANY({}::text[]) AND failed_at <= to_timestamp({})"
-    )
+    engine = rawsql.engine_of(AdminLoginFailure)
     async with translate_errors(), atomic(AdminLoginFailure):
-        await engine.run_querystring(
-            QueryString(forget, forget_before)
-            if everyone
-            else QueryString(forget, keys, forget_before)
-        )
-        await engine.run_querystring(
-            QueryString(
-                "INSERT INTO admin_login_failures (key, failed_at) "
-                "SELECT key, to_timestamp({}) FROM unnest({}::text[]) AS k(key)",
-                at,
-                keys,
-            )
-        )
+        if everyone:
+            await rawsql.fetchval(engine, _FORGET_FAILURES_OF_EVERYONE, forget_before)
+        else:
+            await rawsql.fetchval(engine, _FORGET_FAILURES_OF_KEYS, forget_before, keys)
+        await rawsql.fetchval(engine, _RECORD_FAILURES, at, keys)
