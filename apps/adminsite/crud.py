@@ -324,9 +324,9 @@ class GatewayCRUD(PiccoloCRUD):
 
     async def _with_dead_parents(self, call: Callable[[], Awaitable[Response]]) -> Response:
         """Run a list or count call knowing which parents are deleted (see ``live_parents``)."""
-        if self.config.live_parents is None:
+        if self.config.dead_parents_sql is None:
             return await call()
-        dead = await selectors.dead_parent_ids(table=self.table, sql=self.config.live_parents[1])
+        dead = await selectors.dead_parent_ids(table=self.table, sql=self.config.dead_parents_sql)
         token = _DEAD_PARENTS.set(tuple(dead))
         try:
             return await call()
