@@ -517,7 +517,7 @@ class GatewayCRUD(PiccoloCRUD):
         snapshot = await self._snapshot(row_id)
         if snapshot is None:
             raise NotFoundError(
-                f"{self.table._meta.tablename} {row_id} not found", field="id", rule="exists"
+                f"{self.table._meta.tablename} {row_id} not found", field="row_id", rule="exists"
             )
         current = self._names(snapshot)  # by field name, like ``data``
         changes: dict[str, Any] = {}

@@ -58,6 +58,25 @@ async def admin_audit_record(
     )
 
 
+async def _record_change(
+    actor: Actor,
+    action: AuditAction,
+    table: type[Table],
+    row_id: object,
+    *,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+) -> None:
+    """Record ``action`` with the fields that went from ``old`` to ``new``."""
+    await admin_audit_record(
+        actor=actor,
+        action=action,
+        table=table,
+        row_id=row_id,
+        changes=field_changes(old=old, new=new),
+    )
+
+
 async def admin_form_record(
     *,
     actor: Actor,
@@ -120,13 +139,7 @@ async def admin_row_create(
     async with atomic(table):
         row_id = await create(values)
         new = await snapshot(row_id)
-        await admin_audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            table=table,
-            row_id=row_id,
-            changes=field_changes(old=None, new=new),
-        )
+        await _record_change(actor, AuditAction.CREATE, table, row_id, old=None, new=new)
     return row_id
 
 
@@ -134,12 +147,13 @@ async def admin_row_soft_delete(*, table: type[Table], row_id: object, actor: Ac
     """Set ``deleted_at`` on a live row and record it in the audit log."""
     async with table._meta.db.transaction():
         deleted_at = await soft_delete_row(table, row_id=row_id)  # type: ignore[arg-type]
-        await admin_audit_record(
-            actor=actor,
-            action=AuditAction.SOFT_DELETE,
-            table=table,
-            row_id=row_id,
-            changes=field_changes(old={"deleted_at": None}, new={"deleted_at": deleted_at}),
+        await _record_change(
+            actor,
+            AuditAction.SOFT_DELETE,
+            table,
+            row_id,
+            old={"deleted_at": None},
+            new={"deleted_at": deleted_at},
         )
 
 
@@ -170,15 +184,13 @@ async def admin_row_purge(
             )
         if not rows:
             raise NotFoundError(
-                f"no soft-deleted {table._meta.tablename} {row_id}: delete it first", field="id"
+                f"no soft-deleted {table._meta.tablename} {row_id}: delete it first", field="row_id"
             )
-        await admin_audit_record(
-            actor=actor,
-            action=AuditAction.PURGE,
-            table=table,
-            row_id=row_id,
-            changes=field_changes(old=last_values, new=None),
-        )
+        await _record_change(actor, AuditAction.PURGE, table, row_id, old=last_values, new=None)
+
+
+#: The flags of the first admin login: active, may enter the admin, may do everything there.
+_ADMIN = {"active": True, "admin": True, "superuser": True}
 
 
 async def admin_login_create(*, username: str, password: str, email: str) -> None:
@@ -186,14 +198,7 @@ async def admin_login_create(*, username: str, password: str, email: str) -> Non
     from piccolo.apps.user.tables import BaseUser
 
     async with translate_errors():
-        await BaseUser.create_user(
-            username=username,
-            password=password,
-            email=email,
-            active=True,
-            admin=True,
-            superuser=True,
-        )
+        await BaseUser.create_user(username=username, password=password, email=email, **_ADMIN)
 
 
 async def admin_columns_update(
@@ -211,7 +216,7 @@ async def admin_columns_update(
         rows = await table.update(columns).where(condition).returning(table._meta.primary_key)
     if not rows:
         raise NotFoundError(
-            f"{table._meta.tablename} {row_id} not found", field="id", rule="exists"
+            f"{table._meta.tablename} {row_id} not found", field="row_id", rule="exists"
         )
 
 
