@@ -19,6 +19,7 @@ from apps.audit.tables import AuditAction
 from apps.core import rawsql
 from apps.core.db_errors import translate_errors
 from apps.core.errors import NotFoundError
+from apps.core.records import Row
 from apps.core.softdelete import restore_row, soft_delete_row
 
 
@@ -176,13 +177,13 @@ async def admin_row_purge(
     """Hard-delete one soft-deleted row (children cascade) and record its last values."""
     deleted_at = table._meta.get_column_by_name("deleted_at")
     async with table._meta.db.transaction():
-        async with translate_errors():
-            rows = (
-                await table.delete()
-                .where((table._meta.primary_key == row_id) & deleted_at.is_not_null())
-                .returning(table._meta.primary_key)
-            )
-        if not rows:
+        purged = await rawsql.fetchrow_query(
+            table.delete()
+            .where((table._meta.primary_key == row_id) & deleted_at.is_not_null())
+            .returning(table._meta.primary_key),
+            record_class=Row,
+        )
+        if purged is None:
             raise NotFoundError(
                 f"no soft-deleted {table._meta.tablename} {row_id}: delete it first", field="row_id"
             )
@@ -212,9 +213,11 @@ async def admin_columns_update(
     if "deleted_at" in names:
         condition = condition & table._meta.get_column_by_name("deleted_at").is_null()
     columns: dict[Column | str, Any] = {name: value for name, value in values.items()}
-    async with translate_errors():
-        rows = await table.update(columns).where(condition).returning(table._meta.primary_key)
-    if not rows:
+    updated = await rawsql.fetchrow_query(
+        table.update(columns).where(condition).returning(table._meta.primary_key),
+        record_class=Row,
+    )
+    if updated is None:
         raise NotFoundError(
             f"{table._meta.tablename} {row_id} not found", field="row_id", rule="exists"
         )
