@@ -306,9 +306,12 @@ async def run(url: str, repetitions: int, *, deleted_parents: bool) -> None:
 
     raw = await asyncpg.connect(parse_database_url(url).dsn)
 
+    from apps.adminsite.config import dead_parents_sql
     from apps.media.admin import LIVE_ASSET
+    from apps.media.tables import Clip
 
-    dead_assets_sql = LIVE_ASSET[1]
+    # the statement the clips list runs for its not-live assets (the media app's definition)
+    dead_assets_sql = dead_parents_sql(Clip, *LIVE_ASSET)
 
     async def raw_view(filters: dict[str, Any]) -> list[str]:
         # The SQL our admin sends for the same view, sent directly: first the deleted

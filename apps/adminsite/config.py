@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.columns.base import Column
+from piccolo.table import Table
 from piccolo_admin.endpoints import TableConfig
+
+from apps.adminsite.registry import is_soft_deletable
+from apps.core import rawsql
 
 #: Columns no generic form writes on any table: the database or the services set them.
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "deleted_at"})
@@ -16,6 +20,28 @@ TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "deleted_at"})
 Updater = Callable[[Any, dict[str, Any]], Awaitable[None]]
 #: ``create(values)``: create a row through the owning app's service; returns its id.
 Creator = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+#: ``is_live(id_sql) -> SQL condition``: an app's one definition of its live rows.
+LiveCondition = Callable[[str], str]
+
+
+def dead_parents_sql(table: type[Table], column: str, live: str | LiveCondition) -> str:
+    """The registered statement selecting the ``id`` of every parent (through ``table``'s
+    foreign key ``column``) that ``live`` (the parent's app's condition) says is not live."""
+    if isinstance(live, str):
+        return rawsql.statement(live, owner=__name__)
+    foreign_key = next(
+        (c for c in table._meta.foreign_key_columns if c._meta.db_column_name == column), None
+    )
+    if foreign_key is None:
+        raise TypeError(f"live_parents: {table._meta.tablename}.{column} is not a foreign key")
+    parent = foreign_key._foreign_key_meta.resolved_references
+    key = parent._meta.primary_key._meta.db_column_name
+    return rawsql.statement(
+        f"SELECT p.{key} AS id FROM {parent._meta.tablename} p WHERE NOT ({live(f'p.{key}')})",
+        owner=__name__,
+    )
 
 
 @dataclass
@@ -38,11 +64,14 @@ class GatewayTableConfig(TableConfig):
         columns). A row's defining columns (a campaign's user, a prediction's clip and
         figures) are set once at creation and read only afterwards. Any other column sent
         with a value other than its default is refused on the field.
-    :param live_parents: ``(foreign key column, SQL selecting the parent ids that are
-        soft-deleted or under a soft-deleted parent)``: the lists hide the rows of those
-        parents, like the parents themselves, unless they filter on ``deleted_at``. The ids
-        are read first (usually none: then the list's query is unchanged, index-only deep
-        pages included).
+    :param live_parents: ``(foreign key column, the parent's owning app's live condition)``:
+        the condition is the function the owning app exports (``user_is_live``,
+        ``asset_is_live``: ``is_live("p.id") -> SQL``), from which the admin selects the
+        parent ids that are not live (soft-deleted, or under a soft-deleted parent). The
+        lists hide the rows of those parents, like the parents themselves, unless they
+        filter on ``deleted_at``. The ids are read first (usually none: then the list's query
+        is unchanged, index-only deep pages included). A plain SQL string selecting those
+        ids (``id``) is taken as is, for a parent whose app exports no condition yet.
     """
 
     read_only: bool = False
@@ -54,7 +83,17 @@ class GatewayTableConfig(TableConfig):
     create: Creator | None = None
     creatable_columns: list[Column] = field(default_factory=list)
     create_hint: str = "their services and forms"
-    live_parents: tuple[str, str] | None = None
+    live_parents: tuple[str, str | LiveCondition] | None = None
+    #: The registered statement selecting the not-live parents' ids (from ``live_parents``).
+    dead_parents_sql: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.dead_parents_sql = (
+            None
+            if self.live_parents is None
+            else dead_parents_sql(self.table_class, *self.live_parents)
+        )
 
     def hidden_column_names(self) -> frozenset[str]:
         """Names of the columns the API never shows nor accepts."""
@@ -64,7 +103,7 @@ class GatewayTableConfig(TableConfig):
 
     def soft_deletes(self) -> bool:
         """Whether deleting a row from the admin only sets ``deleted_at``."""
-        return any(c._meta.name == "deleted_at" for c in self.table_class._meta.columns)
+        return is_soft_deletable(self.table_class)
 
     def read_only_column_names(self) -> frozenset[str]:
         """Columns the generic forms show but never write (the primary key included)."""

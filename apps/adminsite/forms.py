@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from piccolo.table import Table
 from piccolo_admin.endpoints import FormConfig
 from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
 
-from apps.adminsite import selectors, services
+from apps.adminsite import registry, selectors, services
 from apps.adminsite.crud import request_actor
 from apps.adminsite.pickers import row_picker
-from apps.ads.tables import Campaign, Experiment
 from apps.core.errors import GatewayError, NotFoundError
-from apps.knowledge.tables import KnowledgeDocument
-from apps.media.tables import Asset, Clip
-from apps.users.tables import User
 
-SOFT_DELETABLE: dict[str, type[Table]] = {
-    table._meta.tablename: table
-    for table in (User, Asset, Clip, Campaign, Experiment, KnowledgeDocument)
-}
+#: Every registered table with a ``deleted_at`` column, by name (see ``registry``).
+SOFT_DELETABLE: dict[str, type[Table]] = registry.soft_deletable_tables()
 
-
-class SoftDeletableTable(StrEnum):
-    users = "users"
-    assets = "assets"
-    clips = "clips"
-    campaigns = "campaigns"
-    experiments = "experiments"
-    knowledge_documents = "knowledge_documents"
+if TYPE_CHECKING:
+    SoftDeletableTable = str
+else:
+    # The form's choice of table: one member per soft-deletable table of the registry.
+    SoftDeletableTable = StrEnum("SoftDeletableTable", {name: name for name in SOFT_DELETABLE})
 
 
 TABLE_HINT = "Optional: found from the row when empty."

@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.columns.base import Column
-from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from apps.audit.services import Actor, audit_entry_record, field_changes
 from apps.audit.tables import AuditAction
+from apps.core import rawsql
 from apps.core.db_errors import translate_errors
 from apps.core.errors import NotFoundError
+from apps.core.records import Row
 from apps.core.softdelete import restore_row, soft_delete_row
 
 
@@ -55,6 +56,25 @@ async def admin_audit_record(
         table_name=table._meta.tablename,
         row_id=row_id,
         changes=changes,
+    )
+
+
+async def _record_change(
+    actor: Actor,
+    action: AuditAction,
+    table: type[Table],
+    row_id: object,
+    *,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+) -> None:
+    """Record ``action`` with the fields that went from ``old`` to ``new``."""
+    await admin_audit_record(
+        actor=actor,
+        action=action,
+        table=table,
+        row_id=row_id,
+        changes=field_changes(old=old, new=new),
     )
 
 
@@ -120,13 +140,7 @@ async def admin_row_create(
     async with atomic(table):
         row_id = await create(values)
         new = await snapshot(row_id)
-        await admin_audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            table=table,
-            row_id=row_id,
-            changes=field_changes(old=None, new=new),
-        )
+        await _record_change(actor, AuditAction.CREATE, table, row_id, old=None, new=new)
     return row_id
 
 
@@ -134,12 +148,13 @@ async def admin_row_soft_delete(*, table: type[Table], row_id: object, actor: Ac
     """Set ``deleted_at`` on a live row and record it in the audit log."""
     async with table._meta.db.transaction():
         deleted_at = await soft_delete_row(table, row_id=row_id)  # type: ignore[arg-type]
-        await admin_audit_record(
-            actor=actor,
-            action=AuditAction.SOFT_DELETE,
-            table=table,
-            row_id=row_id,
-            changes=field_changes(old={"deleted_at": None}, new={"deleted_at": deleted_at}),
+        await _record_change(
+            actor,
+            AuditAction.SOFT_DELETE,
+            table,
+            row_id,
+            old={"deleted_at": None},
+            new={"deleted_at": deleted_at},
         )
 
 
@@ -162,23 +177,21 @@ async def admin_row_purge(
     """Hard-delete one soft-deleted row (children cascade) and record its last values."""
     deleted_at = table._meta.get_column_by_name("deleted_at")
     async with table._meta.db.transaction():
-        async with translate_errors():
-            rows = (
-                await table.delete()
-                .where((table._meta.primary_key == row_id) & deleted_at.is_not_null())
-                .returning(table._meta.primary_key)
-            )
-        if not rows:
-            raise NotFoundError(
-                f"no soft-deleted {table._meta.tablename} {row_id}: delete it first", field="id"
-            )
-        await admin_audit_record(
-            actor=actor,
-            action=AuditAction.PURGE,
-            table=table,
-            row_id=row_id,
-            changes=field_changes(old=last_values, new=None),
+        purged = await rawsql.fetchrow_query(
+            table.delete()
+            .where((table._meta.primary_key == row_id) & deleted_at.is_not_null())
+            .returning(table._meta.primary_key),
+            record_class=Row,
         )
+        if purged is None:
+            raise NotFoundError(
+                f"no soft-deleted {table._meta.tablename} {row_id}: delete it first", field="row_id"
+            )
+        await _record_change(actor, AuditAction.PURGE, table, row_id, old=last_values, new=None)
+
+
+#: The flags of the first admin login: active, may enter the admin, may do everything there.
+_ADMIN = {"active": True, "admin": True, "superuser": True}
 
 
 async def admin_login_create(*, username: str, password: str, email: str) -> None:
@@ -186,14 +199,7 @@ async def admin_login_create(*, username: str, password: str, email: str) -> Non
     from piccolo.apps.user.tables import BaseUser
 
     async with translate_errors():
-        await BaseUser.create_user(
-            username=username,
-            password=password,
-            email=email,
-            active=True,
-            admin=True,
-            superuser=True,
-        )
+        await BaseUser.create_user(username=username, password=password, email=email, **_ADMIN)
 
 
 async def admin_columns_update(
@@ -207,12 +213,29 @@ async def admin_columns_update(
     if "deleted_at" in names:
         condition = condition & table._meta.get_column_by_name("deleted_at").is_null()
     columns: dict[Column | str, Any] = {name: value for name, value in values.items()}
-    async with translate_errors():
-        rows = await table.update(columns).where(condition).returning(table._meta.primary_key)
-    if not rows:
+    updated = await rawsql.fetchrow_query(
+        table.update(columns).where(condition).returning(table._meta.primary_key),
+        record_class=Row,
+    )
+    if updated is None:
         raise NotFoundError(
-            f"{table._meta.tablename} {row_id} not found", field="id", rule="exists"
+            f"{table._meta.tablename} {row_id} not found", field="row_id", rule="exists"
         )
+
+
+_FORGET_FAILURES_OF_EVERYONE = rawsql.statement(
+    "DELETE FROM admin_login_failures WHERE failed_at <= to_timestamp($1)", owner=__name__
+)
+_FORGET_FAILURES_OF_KEYS = rawsql.statement(
+    "DELETE FROM admin_login_failures "
+    "WHERE failed_at <= to_timestamp($1) AND key = ANY($2::text[])",
+    owner=__name__,
+)
+_RECORD_FAILURES = rawsql.statement(
+    "INSERT INTO admin_login_failures (key, failed_at) "
+    "SELECT key, to_timestamp($1) FROM unnest($2::text[]) AS k(key)",
+    owner=__name__,
+)
 
 
 async def login_failure_record(
@@ -223,24 +246,10 @@ async def login_failure_record(
     ``everyone``), which no longer count."""
     from apps.audit.tables import AdminLoginFailure
 
-    engine = AdminLoginFailure._meta.db
-    forget = (
-        "DELETE FROM admin_login_failures WHERE failed_at <= to_timestamp({})"
-        if everyone
-        else "DELETE FROM admin_login_failures "
-        "WHERE key = ANY({}::text[]) AND failed_at <= to_timestamp({})"
-    )
+    engine = rawsql.engine_of(AdminLoginFailure)
     async with translate_errors(), atomic(AdminLoginFailure):
-        await engine.run_querystring(
-            QueryString(forget, forget_before)
-            if everyone
-            else QueryString(forget, keys, forget_before)
-        )
-        await engine.run_querystring(
-            QueryString(
-                "INSERT INTO admin_login_failures (key, failed_at) "
-                "SELECT key, to_timestamp({}) FROM unnest({}::text[]) AS k(key)",
-                at,
-                keys,
-            )
-        )
+        if everyone:
+            await rawsql.fetchval(engine, _FORGET_FAILURES_OF_EVERYONE, forget_before)
+        else:
+            await rawsql.fetchval(engine, _FORGET_FAILURES_OF_KEYS, forget_before, keys)
+        await rawsql.fetchval(engine, _RECORD_FAILURES, at, keys)

@@ -18,17 +18,9 @@ from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import GatewayCRUD
 from apps.adminsite.observability import PAGE_PATH, AdminOperationLabel
 from apps.adminsite.pickers import FormChoices
+from apps.adminsite.registry import admin_modules
 from apps.adminsite.security import ADMIN_PAGE_SCRIPT, NoLimit
 from apps.core.settings import Settings, get_settings
-
-ADMIN_MODULES = (
-    "apps.users.admin",
-    "apps.media.admin",
-    "apps.ads.admin",
-    "apps.knowledge.admin",
-    "apps.audit.admin",
-    "apps.adminsite.forms",
-)
 
 LOGINS = GatewayTableConfig(
     BaseUser,
@@ -48,9 +40,12 @@ LOGINS = GatewayTableConfig(
 
 
 def collect_admin_modules(
-    modules: Sequence[str] = ADMIN_MODULES,
+    modules: Sequence[str] | None = None,
 ) -> tuple[list[GatewayTableConfig], list[FormConfig]]:
-    """Every app's table configs and forms, in menu order."""
+    """Every app's table configs and forms, in menu order (default: the ``admin`` module of
+    every app in the registry, then the site's own forms)."""
+    if modules is None:
+        modules = admin_modules()
     tables: list[GatewayTableConfig] = [LOGINS]
     forms: list[FormConfig] = []
     for name in modules:

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 import asyncpg
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
+from apps.core import rawsql
 from apps.core.drift import migration_drift
 from apps.core.errors import DatabaseUnavailableError
 from apps.db.connection import dedicated_connection, project_engine
 from apps.db.indexes import invalid_index_advice, invalid_indexes
+from apps.db.stats import APPLIED_MIGRATIONS, MIGRATION_HISTORY_EXISTS
 
 
 @dataclass
@@ -30,10 +32,10 @@ def _seconds(value: float | None) -> str:
 
 
 async def _migration_status(connection: asyncpg.Connection, report: DoctorReport) -> None:
-    history_exists = await connection.fetchval("SELECT to_regclass('migration') IS NOT NULL")
+    history_exists = await connection.fetchval(MIGRATION_HISTORY_EXISTS)
     applied: dict[str, set[str]] = {}
     if history_exists:
-        for row in await connection.fetch("SELECT app_name, name FROM migration"):
+        for row in await connection.fetch(APPLIED_MIGRATIONS):
             applied.setdefault(row["app_name"], set()).add(row["name"])
     finder = BaseMigrationManager()
     total_pending = 0
@@ -64,11 +66,19 @@ ADMIN_LOGIN_FIX = (
 )
 
 
+_LOGINS_TABLE_MISSING = rawsql.statement(
+    "SELECT to_regclass('piccolo_user') IS NULL", owner=__name__
+)
+_ADMIN_LOGINS = rawsql.statement(
+    "SELECT count(*) FROM piccolo_user WHERE admin AND active", owner=__name__
+)
+
+
 async def _admin_login_status(connection: asyncpg.Connection, report: DoctorReport) -> None:
     """Nobody can log in to the admin without an active admin login (after a reset, say)."""
-    if await connection.fetchval("SELECT to_regclass('piccolo_user') IS NULL"):
+    if await connection.fetchval(_LOGINS_TABLE_MISSING):
         return  # not migrated: reported with the pending migrations
-    logins = await connection.fetchval("SELECT count(*) FROM piccolo_user WHERE admin AND active")
+    logins = await connection.fetchval(_ADMIN_LOGINS)
     report.facts.append(("admin logins", str(logins)))
     if not logins:
         report.problems.append(f"no admin login: {ADMIN_LOGIN_FIX}")

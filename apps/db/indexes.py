@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncpg
 
-INVALID_INDEXES_SQL = """
+from apps.core import rawsql
+
+INVALID_INDEXES_SQL = rawsql.statement(
+    """
 SELECT c.relname AS index_name, t.relname AS table_name
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
@@ -17,7 +20,9 @@ JOIN pg_class t ON t.oid = i.indrelid
 WHERE NOT i.indisvalid
   AND c.relnamespace = ANY (current_schemas(false)::regnamespace[])
 ORDER BY c.relname
-"""
+""",
+    owner=__name__,
+)
 
 
 async def invalid_indexes(connection: asyncpg.Connection) -> list[str]:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from apps.core import rawsql
 from apps.core.errors import ValidationError
 from apps.db.errors import RoleSetupError
 
@@ -97,46 +98,63 @@ $protect$
 """.strip()
 
 
+#: The objects of schema ``public`` a role can own or drop, one kind at a time (relations,
+#: then routines, then types): (the kind's SQL keyword, the object, where it is listed, its
+#: owner column). An extension's members stay the extension's; a column's sequence and an
+#: index follow their table.
+_PUBLIC_OBJECTS = (
+    (
+        "CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' "
+        "WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END",
+        "c.oid::regclass",
+        "pg_class c WHERE c.relnamespace = 'public'::regnamespace "
+        "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+        "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+        "AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))",
+        "c.relowner",
+    ),
+    (
+        "'ROUTINE'",
+        "p.oid::regprocedure",
+        "pg_proc p WHERE p.pronamespace = 'public'::regnamespace "
+        "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass "
+        "AND d.objid = p.oid AND d.deptype = 'e')",
+        "p.proowner",
+    ),
+    (
+        "'TYPE'",
+        "t.oid::regtype",
+        "pg_type t WHERE t.typnamespace = 'public'::regnamespace "
+        "AND t.typtype IN ('e', 'd', 'r', 'm') "
+        "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass "
+        "AND d.objid = t.oid AND d.deptype = 'e')",
+        "t.typowner",
+    ),
+)
+
+
+def each_public_object(template: str, *, label: str, owned_not_by: str | None = None) -> str:
+    """A ``DO`` block running ``template`` (a ``format()`` template over the kind and the
+    object: ``'DROP %s IF EXISTS %s CASCADE'``) on every object of schema ``public``, kind
+    by kind; with ``owned_not_by``, only on the objects that role does not own."""
+    loops = []
+    for kind, name, source, owner in _PUBLIC_OBJECTS:
+        mine = f" AND {owner} <> '{owned_not_by}'::regrole" if owned_not_by else ""
+        loops.append(
+            f"    FOR item IN SELECT format('{template}', {kind}, {name}) AS statement\n"
+            f"        FROM {source}{mine}\n"
+            "    LOOP\n        EXECUTE item.statement;\n    END LOOP;"
+        )
+    body = "\n".join(loops)
+    return f"DO ${label}$\nDECLARE item record;\nBEGIN\n{body}\nEND\n${label}$"
+
+
 def _ownership_sql(migration_role: str) -> str:
     """Give the migration role what a deploy made before the roles existed left elsewhere."""
     owner = quote_identifier(migration_role)
-    return f"""
-DO $own$
-DECLARE item record;
-BEGIN
-    FOR item IN
-        SELECT format('ALTER %s %s OWNER TO {owner}',
-            CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
-                WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
-                ELSE 'TABLE' END,
-            c.oid::regclass) AS statement
-        FROM pg_class c
-        WHERE c.relnamespace = 'public'::regnamespace
-            AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-            AND c.relowner <> '{migration_role}'::regrole
-            -- members of an extension stay its; a sequence of a column follows its table
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
-        UNION ALL
-        SELECT format('ALTER ROUTINE %s OWNER TO {owner}', p.oid::regprocedure)
-        FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace
-            AND p.proowner <> '{migration_role}'::regrole
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                AND d.objid = p.oid AND d.deptype = 'e')
-        UNION ALL
-        SELECT format('ALTER TYPE %s OWNER TO {owner}', t.oid::regtype)
-        FROM pg_type t
-        WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd', 'r', 'm')
-            AND t.typowner <> '{migration_role}'::regrole
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                AND d.objid = t.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE item.statement;
-    END LOOP;
-END
-$own$
-""".strip()
+    return each_public_object(
+        f"ALTER %s %s OWNER TO {owner}", label="own", owned_not_by=migration_role
+    )
 
 
 def quote_identifier(name: str) -> str:
@@ -292,14 +310,26 @@ def roles_script(plan: RolePlan) -> str:
     return "\n".join(lines) + "\n"
 
 
+_ROLE_ATTRIBUTES = rawsql.statement(
+    "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication "
+    "FROM pg_roles WHERE rolname = $1",
+    owner=__name__,
+)
+_ROLE_IS_MEMBER = rawsql.statement("SELECT pg_has_role($1, $2, 'USAGE')", owner=__name__)
+_ROLE_OWNED_RELATIONS = rawsql.statement(
+    "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+    "AND pg_has_role($1, relowner, 'USAGE')",
+    owner=__name__,
+)
+_ROLE_IS_SUPERUSER = rawsql.statement(
+    "SELECT rolsuper FROM pg_roles WHERE rolname = $1", owner=__name__
+)
+
+
 async def roles_problems(connection: asyncpg.Connection, plan: RolePlan) -> list[str]:
     """What would let the application role do more than read and write rows."""
     problems = []
-    app = await connection.fetchrow(
-        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication "
-        "FROM pg_roles WHERE rolname = $1",
-        plan.app_role,
-    )
+    app = await connection.fetchrow(_ROLE_ATTRIBUTES, plan.app_role)
     if app is None:
         return [f"role {plan.app_role} does not exist"]
     for attribute, name in (
@@ -311,22 +341,14 @@ async def roles_problems(connection: asyncpg.Connection, plan: RolePlan) -> list
     ):
         if app[attribute]:
             problems.append(f"role {plan.app_role} has {name}: ALTER ROLE ... NO{name}")
-    if await connection.fetchval(
-        "SELECT pg_has_role($1, $2, 'USAGE')", plan.app_role, plan.migration_role
-    ):
+    if await connection.fetchval(_ROLE_IS_MEMBER, plan.app_role, plan.migration_role):
         problems.append(
             f"role {plan.app_role} is a member of {plan.migration_role} and so owns the schema"
         )
-    owned = await connection.fetchval(
-        "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-        "AND pg_has_role($1, relowner, 'USAGE')",
-        plan.app_role,
-    )
+    owned = await connection.fetchval(_ROLE_OWNED_RELATIONS, plan.app_role)
     if owned:
         problems.append(f"role {plan.app_role} owns {owned} object(s) of schema public")
-    if await connection.fetchval(
-        "SELECT rolsuper FROM pg_roles WHERE rolname = $1", plan.migration_role
-    ):
+    if await connection.fetchval(_ROLE_IS_SUPERUSER, plan.migration_role):
         problems.append(f"role {plan.migration_role} is a superuser: ALTER ROLE ... NOSUPERUSER")
     return problems
 
@@ -371,43 +393,7 @@ async def protected_tables_restrict(connection: asyncpg.Connection) -> None:
 
 # A role that is not a superuser cannot create pgvector again once it is dropped, so a
 # reset as the migration role clears the schema but keeps the extensions' objects.
-KEEPS_EXTENSIONS_SQL = "SELECT NOT rolsuper FROM pg_roles WHERE rolname = current_user"
-SCHEMA_CLEAR_SQL = """
-DO $clear$
-DECLARE item record;
-BEGIN
-    FOR item IN
-        SELECT format('DROP %s IF EXISTS %s CASCADE',
-            CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
-                WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
-                ELSE 'TABLE' END,
-            c.oid::regclass) AS statement
-        FROM pg_class c
-        WHERE c.relnamespace = 'public'::regnamespace
-            AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
-    LOOP
-        EXECUTE item.statement;
-    END LOOP;
-    FOR item IN
-        SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure) AS statement
-        FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                AND d.objid = p.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE item.statement;
-    END LOOP;
-    FOR item IN
-        SELECT format('DROP TYPE IF EXISTS %s CASCADE', t.oid::regtype) AS statement
-        FROM pg_type t
-        WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd', 'r', 'm')
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                AND d.objid = t.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE item.statement;
-    END LOOP;
-END
-$clear$
-""".strip()
+KEEPS_EXTENSIONS_SQL = rawsql.statement(
+    "SELECT NOT rolsuper FROM pg_roles WHERE rolname = current_user", owner=__name__
+)
+SCHEMA_CLEAR_SQL = each_public_object("DROP %s IF EXISTS %s CASCADE", label="clear")

@@ -12,6 +12,7 @@ from piccolo.table import Table
 
 from apps.ads.seed import seed_ads
 from apps.ads.tables import Campaign, Conversion, Experiment, PerformanceMetric
+from apps.core import rawsql
 from apps.core.seeding import SeedReport
 from apps.db.connection import dedicated_connection, project_engine
 from apps.db.errors import SchemaNotReadyError
@@ -42,11 +43,17 @@ SEED_STEPS: list[tuple[str, Callable[[], Awaitable[SeedReport]]]] = [
 ]
 
 
+_FIRST_MISSING_TABLE = rawsql.statement(
+    "SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL LIMIT 1",
+    owner=__name__,
+)
+_ANY_USER = rawsql.statement(f"SELECT EXISTS (SELECT FROM {User._meta.tablename})", owner=__name__)
+
+
 async def _require_migrated_schema() -> None:
     async with dedicated_connection() as connection:
         missing = await connection.fetchval(
-            "SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL LIMIT 1",
-            [table._meta.tablename for table in SEEDED_TABLES],
+            _FIRST_MISSING_TABLE, [table._meta.tablename for table in SEEDED_TABLES]
         )
     if missing is not None:
         raise SchemaNotReadyError(
@@ -58,7 +65,7 @@ async def database_is_empty() -> bool:
     """True when no user exists yet (a fresh or reset database)."""
     await _require_migrated_schema()
     async with dedicated_connection() as connection:
-        return not await connection.fetchval("SELECT EXISTS (SELECT FROM users)")
+        return not await connection.fetchval(_ANY_USER)
 
 
 async def database_seed(*, progress: Callable[[str], None] = lambda line: None) -> SeedReport:

@@ -17,9 +17,8 @@ from typing import Any
 
 import asyncpg
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
-from piccolo.querystring import QueryString
 
-from apps.core import observability
+from apps.core import observability, rawsql
 from apps.db.connection import dedicated_connection, project_engine
 
 TOP = 10
@@ -69,51 +68,79 @@ def _rows(records: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
     return [{key: _plain(value) for key, value in record.items()} for record in records]
 
 
-LARGEST_TABLES = f"""
+#: Whether the migration history table exists (not before the first deploy).
+MIGRATION_HISTORY_EXISTS = rawsql.statement(
+    "SELECT to_regclass('migration') IS NOT NULL", owner=__name__
+)
+#: Every applied migration, by app.
+APPLIED_MIGRATIONS = rawsql.statement("SELECT app_name, name FROM migration", owner=__name__)
+
+LARGEST_TABLES = rawsql.statement(
+    f"""
 SELECT c.relname AS table, pg_total_relation_size(c.oid) AS total_bytes,
        pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes,
        s.n_live_tup AS live_rows
 FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
 ORDER BY total_bytes DESC, c.relname LIMIT {TOP}
-"""
-LARGEST_INDEXES = f"""
+""",
+    owner=__name__,
+)
+LARGEST_INDEXES = rawsql.statement(
+    f"""
 SELECT s.indexrelname AS index, s.relname AS table, pg_relation_size(s.indexrelid) AS bytes,
        s.idx_scan AS scans
 FROM pg_stat_user_indexes s
 ORDER BY bytes DESC, s.indexrelname LIMIT {TOP}
-"""
+""",
+    owner=__name__,
+)
 # Unique and primary-key indexes enforce a rule even when no query reads them: never listed.
-UNUSED_INDEXES = """
+UNUSED_INDEXES = rawsql.statement(
+    """
 SELECT s.indexrelname AS index, s.relname AS table, pg_relation_size(s.indexrelid) AS bytes
 FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
 WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary AND i.indisvalid
 ORDER BY bytes DESC, s.indexrelname
-"""
-SEQUENTIAL_SCANS = f"""
+""",
+    owner=__name__,
+)
+SEQUENTIAL_SCANS = rawsql.statement(
+    f"""
 SELECT relname AS table, seq_scan AS sequential_scans, seq_tup_read AS rows_read,
        coalesce(idx_scan, 0) AS index_scans, n_live_tup AS live_rows
 FROM pg_stat_user_tables
 WHERE seq_scan >= {SEQ_SCAN_MINIMUM} AND seq_scan > coalesce(idx_scan, 0)
 ORDER BY seq_tup_read DESC, seq_scan DESC, relname LIMIT {TOP}
-"""
-DEAD_TUPLES = f"""
+""",
+    owner=__name__,
+)
+DEAD_TUPLES = rawsql.statement(
+    f"""
 SELECT relname AS table, n_dead_tup AS dead_rows, n_live_tup AS live_rows,
        last_autovacuum, last_vacuum, autovacuum_count
 FROM pg_stat_user_tables
 ORDER BY n_dead_tup DESC, relname LIMIT {TOP}
-"""
-DATABASE = """
+""",
+    owner=__name__,
+)
+DATABASE = rawsql.statement(
+    """
 SELECT current_database() AS database, pg_database_size(current_database()) AS bytes,
        d.stats_reset,
        CASE WHEN d.blks_hit + d.blks_read > 0
             THEN d.blks_hit::float8 / (d.blks_hit + d.blks_read) END AS cache_hit_ratio
 FROM pg_stat_database d WHERE d.datname = current_database()
-"""
-STATEMENTS_LOADED = """
+""",
+    owner=__name__,
+)
+STATEMENTS_LOADED = rawsql.statement(
+    """
 SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')
    AND 'pg_stat_statements' = ANY (
        string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
-"""
+""",
+    owner=__name__,
+)
 SLOWEST_STATEMENTS = f"""
 SELECT left(query, {STATEMENT_CHARS}) AS statement, calls, rows,
        round(total_exec_time::numeric, 3) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms
@@ -183,12 +210,9 @@ async def pending_migrations() -> list[str]:
     Runs through the engine, so inside a transaction it sees that transaction's rows.
     """
     engine = project_engine()
-    present = await engine.run_querystring(
-        QueryString("SELECT to_regclass('migration') IS NOT NULL AS present")
-    )
     applied: set[tuple[str, str]] = set()
-    if present[0]["present"]:
-        rows = await engine.run_querystring(QueryString("SELECT app_name, name FROM migration"))
+    if await rawsql.fetchval(engine, MIGRATION_HISTORY_EXISTS):
+        rows = await rawsql.fetch(engine, APPLIED_MIGRATIONS)
         applied = {(row["app_name"], row["name"]) for row in rows}
     pending = sorted(f"{app}:{name}" for app, name in known_migrations() - applied)
     observability.MIGRATIONS.pending = len(pending)

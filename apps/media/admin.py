@@ -22,15 +22,12 @@ from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import json_object, not_blank
+from apps.media.selectors import asset_is_live
 from apps.media.services import asset_transition, prediction_fill_actuals, prediction_record
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
 from apps.users.admin import LIVE_USER
 
-LIVE_ASSET = (
-    "asset_id",
-    "SELECT a.id FROM assets a JOIN users u ON u.id = a.user_id "
-    "WHERE a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
-)
+LIVE_ASSET = ("asset_id", asset_is_live)
 LIVE_CLIP = (
     "clip_id",
     "SELECT c.id FROM clips c JOIN assets a ON a.id = c.asset_id "

@@ -15,17 +15,14 @@ from apps.adminsite.config import GatewayTableConfig
 from apps.adminsite.crud import request_actor
 from apps.adminsite.pickers import row_picker
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
-from apps.core import rawsql
 from apps.core.errors import GatewayError
 from apps.core.validation import not_blank
+from apps.users.selectors import user_is_live
 from apps.users.services import api_key_issue, user_create, user_update
 from apps.users.tables import ApiKey, User
 
 # (foreign key, the ids of its parents that are deleted or under a deleted parent)
-LIVE_USER = (
-    "user_id",
-    rawsql.statement("SELECT id FROM users WHERE deleted_at IS NOT NULL", owner=__name__),
-)
+LIVE_USER = ("user_id", user_is_live)
 
 
 async def update_user(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
