@@ -21,7 +21,7 @@ from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.ads import services
 from apps.ads.errors import AdsValidationError
-from apps.ads.selectors import LIVE_CAMPAIGN as LIVE_CAMPAIGN_SQL
+from apps.ads.selectors import campaign_is_live
 from apps.ads.tables import (
     Campaign,
     CampaignStatus,
@@ -35,10 +35,7 @@ from apps.core.validation import json_object, not_blank, raising
 from apps.media.admin import LIVE_ASSET
 from apps.users.admin import LIVE_USER
 
-LIVE_CAMPAIGN = (
-    "campaign_id",
-    f"SELECT c.id FROM campaigns c WHERE NOT ({LIVE_CAMPAIGN_SQL})",
-)
+LIVE_CAMPAIGN = ("campaign_id", campaign_is_live)
 
 
 async def update_campaign(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
