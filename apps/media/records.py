@@ -1,5 +1,10 @@
 """The row types of the media app: asyncpg records (:class:`apps.core.records.Row`) built in C,
-plus the two small frozen values of the nested asset read that hold them."""
+plus the two small frozen values of the nested asset read that hold them.
+
+A full row extends its summary (the columns the nested asset read returns): a ClipRecord
+is a ClipSummary with the JSON, the flags and the timestamps, a PredictionRecord a
+PredictionSummary with the JSON and ``updated_at``.
+"""
 
 from __future__ import annotations
 
@@ -39,60 +44,6 @@ class AssetRecord(Row):
     deleted_at = Column[datetime.datetime | None]()
 
 
-class ClipRecord(Row):
-    """A clip cut from an asset, with its AI features and scores; rank 1 is the best."""
-
-    __slots__ = ()
-    id = Column[uuid.UUID]()
-    asset_id = Column[uuid.UUID]()
-    start_time = Column[float]()
-    end_time = Column[float]()
-    duration = Column[float]()
-    clip_url = Column[str | None]()
-    thumbnail_url = Column[str | None]()
-    features = JsonColumn()
-    face_count = Column[int | None]()
-    has_text = Column[bool]()
-    has_speech = Column[bool]()
-    has_music = Column[bool]()
-    score = Column[float | None]()
-    viral_score = Column[float | None]()
-    engagement_score = Column[float | None]()
-    brand_safety_score = Column[float | None]()
-    rank = Column[int | None]()
-    status = EnumColumn(ClipStatus)
-    metadata = JsonColumn()
-    created_at = Column[datetime.datetime]()
-    updated_at = Column[datetime.datetime]()
-    deleted_at = Column[datetime.datetime | None]()
-
-
-class PredictionRecord(Row):
-    """An ML prediction for a clip, with the actual figures once the campaign has run."""
-
-    __slots__ = ()
-    id = Column[uuid.UUID]()
-    clip_id = Column[uuid.UUID]()
-    model_version = Column[str]()
-    model_type = Column[str]()
-    predicted_roas = Column[float | None]()
-    predicted_ctr = Column[float | None]()
-    predicted_cpc = Column[float | None]()
-    predicted_cpa = Column[float | None]()
-    predicted_engagement = Column[float | None]()
-    actual_roas = Column[float | None]()
-    actual_ctr = Column[float | None]()
-    actual_cpc = Column[float | None]()
-    actual_cpa = Column[float | None]()
-    actual_engagement = Column[float | None]()
-    features = JsonColumn()
-    confidence = Column[float | None]()
-    prediction_error = Column[float | None]()
-    metadata = JsonColumn()
-    created_at = Column[datetime.datetime]()
-    updated_at = Column[datetime.datetime]()
-
-
 class ClipSummary(Row):
     """A clip's timing, scores and rank, as the nested asset read returns it."""
 
@@ -109,6 +60,22 @@ class ClipSummary(Row):
     brand_safety_score = Column[float | None]()
     rank = Column[int | None]()
     status = EnumColumn(ClipStatus)
+
+
+class ClipRecord(ClipSummary):
+    """A clip cut from an asset, with its AI features and scores; rank 1 is the best."""
+
+    __slots__ = ()
+    asset_id = Column[uuid.UUID]()
+    features = JsonColumn()
+    face_count = Column[int | None]()
+    has_text = Column[bool]()
+    has_speech = Column[bool]()
+    has_music = Column[bool]()
+    metadata = JsonColumn()
+    created_at = Column[datetime.datetime]()
+    updated_at = Column[datetime.datetime]()
+    deleted_at = Column[datetime.datetime | None]()
 
 
 class PredictionSummary(Row):
@@ -132,6 +99,15 @@ class PredictionSummary(Row):
     confidence = Column[float | None]()
     prediction_error = Column[float | None]()
     created_at = Column[datetime.datetime]()
+
+
+class PredictionRecord(PredictionSummary):
+    """An ML prediction for a clip, with the actual figures once the campaign has run."""
+
+    __slots__ = ()
+    features = JsonColumn()
+    metadata = JsonColumn()
+    updated_at = Column[datetime.datetime]()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable, Mapping
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from piccolo.table import Table
 
 from apps.core import rawsql
+from apps.core.errors import NotFoundError
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
 from apps.core.validation import one_of, validated
@@ -68,6 +70,62 @@ async def fetch_page(
     return keyset_page(rows, limit=size, list_name=list_name, key=key)
 
 
+def keyset_variants(build: Callable[[str], str], keyset: str, *, owner: str) -> dict[bool, str]:
+    """Both statements of a keyset list, recorded: ``False`` the first page (``build("")``),
+    ``True`` the next ones (``build(keyset)``, the condition on the cursor's key)."""
+    return {
+        after: rawsql.statement(build(keyset if after else ""), owner=owner)
+        for after in (False, True)
+    }
+
+
+async def fetch_status_page(
+    table: type[Table],
+    variants: Mapping[bool, str],
+    parent_id: uuid.UUID,
+    status: StrEnum | str | None,
+    statuses: type[StrEnum],
+    *,
+    limit: int | None,
+    cursor: str | None,
+    list_name: str,
+    types: tuple[type, ...],
+    key: Callable[[R], tuple[Any, ...]],
+    record_class: type[R],
+) -> Page[R]:
+    """A page of the children of ``parent_id``, of one status (a member of ``statuses``) or
+    all; the statements take ``$1`` the parent, ``$2`` the status or NULL, ``$3`` the limit."""
+    size = page_size(limit)
+    status_value = one_of(statuses, status, field="status").value if status else None
+    return await fetch_page(
+        table,
+        variants,
+        [parent_id, status_value, size + 1],
+        size=size,
+        cursor=cursor,
+        list_name=f"{list_name}:{parent_id}:{status_value}",
+        types=types,
+        key=key,
+        record_class=record_class,
+    )
+
+
+async def fetch_one(
+    table: type[Table],
+    sql: str,
+    row_id: uuid.UUID,
+    *,
+    record_class: type[R],
+    error: type[NotFoundError],
+    entity: str,
+) -> R:
+    """The row of ``sql`` for ``row_id``; ``error`` (field ``<entity>_id``) when there is none."""
+    row = await rawsql.fetchrow(rawsql.engine_of(table), sql, row_id, record_class=record_class)
+    if row is None:
+        raise not_found(error, entity, row_id)
+    return row
+
+
 _ASSET_BY_ID = rawsql.statement(
     f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1 AND {LIVE_ASSET}", owner=__name__
 )
@@ -80,24 +138,21 @@ _ASSET_BY_ID_ANY = rawsql.statement(
 async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> AssetRecord:
     """The asset with this id; AssetNotFoundError when absent or (by default) not live."""
     sql = _ASSET_BY_ID_ANY if include_deleted else _ASSET_BY_ID
-    row = await rawsql.fetchrow(rawsql.engine_of(Asset), sql, asset_id, record_class=AssetRecord)
-    if row is None:
-        raise not_found(AssetNotFoundError, "asset", asset_id)
-    return row
-
-
-def _asset_list_sql(*, after: bool) -> str:
-    # Newest first; served by assets_user_id_created_at_id (user_id, created_at, id).
-    keyset = "AND (a.created_at, a.id) < ($4, $5) " if after else ""
-    return rawsql.statement(
-        f"SELECT {ASSET_COLUMNS} FROM assets a "
-        f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND ($2::text IS NULL OR a.status = $2) "
-        f"{keyset}ORDER BY a.created_at DESC, a.id DESC LIMIT $3",
-        owner=__name__,
+    return await fetch_one(
+        Asset, sql, asset_id, record_class=AssetRecord, error=AssetNotFoundError, entity="asset"
     )
 
 
-_ASSET_LIST = {after: _asset_list_sql(after=after) for after in (False, True)}
+# Newest first; served by assets_user_id_created_at_id (user_id, created_at, id).
+_ASSET_LIST = keyset_variants(
+    lambda keyset: (
+        f"SELECT {ASSET_COLUMNS} FROM assets a "
+        f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND ($2::text IS NULL OR a.status = $2) "
+        f"{keyset}ORDER BY a.created_at DESC, a.id DESC LIMIT $3"
+    ),
+    "AND (a.created_at, a.id) < ($4, $5) ",
+    owner=__name__,
+)
 
 
 @validated
@@ -109,15 +164,15 @@ async def asset_list(
     cursor: str | None = None,
 ) -> Page[AssetRecord]:
     """A live user's live assets, newest first (empty when the user is not live)."""
-    size = page_size(limit)
-    status_value = one_of(AssetStatus, status, field="status").value if status else None
-    return await fetch_page(
+    return await fetch_status_page(
         Asset,
         _ASSET_LIST,
-        [user_id, status_value, size + 1],
-        size=size,
+        user_id,
+        status,
+        AssetStatus,
+        limit=limit,
         cursor=cursor,
-        list_name=f"media.asset_list:{user_id}:{status_value}",
+        list_name="media.asset_list",
         types=(datetime.datetime, uuid.UUID),
         key=lambda asset: (asset.created_at, asset.id),
         record_class=AssetRecord,

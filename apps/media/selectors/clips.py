@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from apps.core import rawsql
 from apps.core.errors import ValidationError
 from apps.core.pagination import Page, page_size
-from apps.core.validation import one_of, validated
-from apps.media.errors import ClipNotFoundError, not_found
+from apps.core.validation import validated
+from apps.media.errors import ClipNotFoundError
 from apps.media.records import ClipRecord
-from apps.media.selectors.assets import LIVE_ASSET, fetch_page
+from apps.media.selectors.assets import (
+    LIVE_ASSET,
+    fetch_one,
+    fetch_page,
+    fetch_status_page,
+    keyset_variants,
+)
 from apps.media.tables import Clip, ClipStatus
 
 CLIP_COLUMNS = rawsql.columns(Clip, "c")
@@ -42,26 +48,23 @@ _CLIP_BY_ID_ANY = rawsql.statement(
 async def clip_get(*, clip_id: uuid.UUID, include_deleted: bool = False) -> ClipRecord:
     """The clip with this id; ClipNotFoundError when absent or (by default) not live."""
     sql = _CLIP_BY_ID_ANY if include_deleted else _CLIP_BY_ID
-    row = await rawsql.fetchrow(rawsql.engine_of(Clip), sql, clip_id, record_class=ClipRecord)
-    if row is None:
-        raise not_found(ClipNotFoundError, "clip", clip_id)
-    return row
-
-
-def _clip_list_sql(*, after: bool) -> str:
-    # Timeline order; served by clips_asset_id_start_time_id (asset_id, start_time, id).
-    # The parent check does not depend on the clip row: PostgreSQL runs it once.
-    keyset = "AND (c.start_time, c.id) > ($4, $5) " if after else ""
-    return rawsql.statement(
-        f"SELECT {CLIP_COLUMNS} FROM clips c "
-        f"WHERE c.asset_id = $1 AND c.deleted_at IS NULL AND {_LIVE_PARENT_ASSET} "
-        f"AND ($2::text IS NULL OR c.status = $2) "
-        f"{keyset}ORDER BY c.start_time, c.id LIMIT $3",
-        owner=__name__,
+    return await fetch_one(
+        Clip, sql, clip_id, record_class=ClipRecord, error=ClipNotFoundError, entity="clip"
     )
 
 
-_CLIP_LIST = {after: _clip_list_sql(after=after) for after in (False, True)}
+# Timeline order; served by clips_asset_id_start_time_id (asset_id, start_time, id).
+# The parent check does not depend on the clip row: PostgreSQL runs it once.
+_CLIP_LIST = keyset_variants(
+    lambda keyset: (
+        f"SELECT {CLIP_COLUMNS} FROM clips c "
+        f"WHERE c.asset_id = $1 AND c.deleted_at IS NULL AND {_LIVE_PARENT_ASSET} "
+        f"AND ($2::text IS NULL OR c.status = $2) "
+        f"{keyset}ORDER BY c.start_time, c.id LIMIT $3"
+    ),
+    "AND (c.start_time, c.id) > ($4, $5) ",
+    owner=__name__,
+)
 
 
 @validated
@@ -73,50 +76,53 @@ async def clip_list(
     cursor: str | None = None,
 ) -> Page[ClipRecord]:
     """A live asset's live clips in timeline order (empty when the asset is not live)."""
-    size = page_size(limit)
-    status_value = one_of(ClipStatus, status, field="status").value if status else None
-    return await fetch_page(
+    return await fetch_status_page(
         Clip,
         _CLIP_LIST,
-        [asset_id, status_value, size + 1],
-        size=size,
+        asset_id,
+        status,
+        ClipStatus,
+        limit=limit,
         cursor=cursor,
-        list_name=f"media.clip_list:{asset_id}:{status_value}",
+        list_name="media.clip_list",
         types=(float, uuid.UUID),
         key=lambda clip: (clip.start_time, clip.id),
         record_class=ClipRecord,
     )
 
 
-def _top_of_asset_sql(*, after: bool) -> str:
-    # Best rank first; served by clips_asset_id_rank (asset_id, rank, id).
-    keyset = "AND (c.rank, c.id) > ($3, $4) " if after else ""
-    return rawsql.statement(
+# Best rank first; served by clips_asset_id_rank (asset_id, rank, id).
+_TOP_OF_ASSET = keyset_variants(
+    lambda keyset: (
         f"SELECT {CLIP_COLUMNS} FROM clips c "
         f"WHERE c.asset_id = $1 AND c.rank IS NOT NULL AND c.deleted_at IS NULL "
-        f"AND {_LIVE_PARENT_ASSET} {keyset}ORDER BY c.rank, c.id LIMIT $2",
-        owner=__name__,
-    )
-
-
-def _top_of_user_sql(*, after: bool) -> str:
-    # Ranks are per asset, so across a user's assets the order is the one ranking uses:
-    # score descending, ties by created_at then id. The user's assets come from
-    # assets_user_id, their clips from clips_asset_id; the sort is a top-N sort.
-    keyset = (
-        "AND (c.score < $3 OR (c.score = $3 AND (c.created_at, c.id) > ($4, $5))) " if after else ""
-    )
-    return rawsql.statement(
+        f"AND {_LIVE_PARENT_ASSET} {keyset}ORDER BY c.rank, c.id LIMIT $2"
+    ),
+    "AND (c.rank, c.id) > ($3, $4) ",
+    owner=__name__,
+)
+# Ranks are per asset, so across a user's assets the order is the one ranking uses: score
+# descending, ties by created_at then id. The user's assets come from assets_user_id, their
+# clips from clips_asset_id; the sort is a top-N sort.
+_TOP_OF_USER = keyset_variants(
+    lambda keyset: (
         f"SELECT {CLIP_COLUMNS} FROM clips c JOIN assets a ON a.id = c.asset_id "
         f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND c.deleted_at IS NULL "
         f"AND c.score IS NOT NULL {keyset}"
-        "ORDER BY c.score DESC, c.created_at, c.id LIMIT $2",
-        owner=__name__,
-    )
-
-
-_TOP_OF_ASSET = {after: _top_of_asset_sql(after=after) for after in (False, True)}
-_TOP_OF_USER = {after: _top_of_user_sql(after=after) for after in (False, True)}
+        "ORDER BY c.score DESC, c.created_at, c.id LIMIT $2"
+    ),
+    "AND (c.score < $3 OR (c.score = $3 AND (c.created_at, c.id) > ($4, $5))) ",
+    owner=__name__,
+)
+# The cursor key of each ranking: its types and how a clip gives it.
+_RANK_KEY: tuple[tuple[type, ...], Callable[[ClipRecord], tuple[Any, ...]]] = (
+    (int, uuid.UUID),
+    lambda clip: (clip.rank, clip.id),
+)
+_SCORE_KEY: tuple[tuple[type, ...], Callable[[ClipRecord], tuple[Any, ...]]] = (
+    (float, datetime.datetime, uuid.UUID),
+    lambda clip: (clip.score, clip.created_at, clip.id),
+)
 
 
 @validated
@@ -136,26 +142,18 @@ async def clip_list_top(
         )
     size = page_size(limit)
     if asset_id is not None:
-        return await fetch_page(
-            Clip,
-            _TOP_OF_ASSET,
-            [asset_id, size + 1],
-            size=size,
-            cursor=cursor,
-            list_name=f"media.clip_list_top:asset:{asset_id}",
-            types=(int, uuid.UUID),
-            key=lambda clip: (clip.rank, clip.id),
-            record_class=ClipRecord,
-        )
+        scope, variants, (types, key) = f"asset:{asset_id}", _TOP_OF_ASSET, _RANK_KEY
+    else:
+        scope, variants, (types, key) = f"user:{user_id}", _TOP_OF_USER, _SCORE_KEY
     return await fetch_page(
         Clip,
-        _TOP_OF_USER,
-        [user_id, size + 1],
+        variants,
+        [asset_id or user_id, size + 1],
         size=size,
         cursor=cursor,
-        list_name=f"media.clip_list_top:user:{user_id}",
-        types=(float, datetime.datetime, uuid.UUID),
-        key=lambda clip: (clip.score, clip.created_at, clip.id),
+        list_name=f"media.clip_list_top:{scope}",
+        types=types,
+        key=key,
         record_class=ClipRecord,
     )
 

@@ -6,9 +6,9 @@ import uuid
 
 from apps.core import rawsql
 from apps.core.validation import validated
-from apps.media.errors import PredictionNotFoundError, not_found
+from apps.media.errors import PredictionNotFoundError
 from apps.media.records import ModelAccuracy, PredictionRecord
-from apps.media.selectors.assets import LIVE_ASSET
+from apps.media.selectors.assets import LIVE_ASSET, fetch_one
 from apps.media.tables import Prediction
 
 PREDICTION_COLUMNS = rawsql.columns(Prediction, "p")
@@ -25,15 +25,14 @@ _PREDICTION_BY_ID = rawsql.statement(
 @validated
 async def prediction_get(*, prediction_id: uuid.UUID) -> PredictionRecord:
     """The prediction with this id; PredictionNotFoundError when absent or its clip not live."""
-    row = await rawsql.fetchrow(
-        rawsql.engine_of(Prediction),
+    return await fetch_one(
+        Prediction,
         _PREDICTION_BY_ID,
         prediction_id,
         record_class=PredictionRecord,
+        error=PredictionNotFoundError,
+        entity="prediction",
     )
-    if row is None:
-        raise not_found(PredictionNotFoundError, "prediction", prediction_id)
-    return row
 
 
 _ACCURACY_REPORT = rawsql.statement(
