@@ -48,7 +48,7 @@ def asset_is_live(asset_id: str) -> str:
     )
 
 
-async def fetch_page(
+async def _fetch_page(
     table: type[Table],
     variants: Mapping[bool, str],
     args: list[Any],
@@ -70,7 +70,7 @@ async def fetch_page(
     return keyset_page(rows, limit=size, list_name=list_name, key=key)
 
 
-def keyset_variants(build: Callable[[str], str], keyset: str, *, owner: str) -> dict[bool, str]:
+def _keyset_variants(build: Callable[[str], str], keyset: str, *, owner: str) -> dict[bool, str]:
     """Both statements of a keyset list, recorded: ``False`` the first page (``build("")``),
     ``True`` the next ones (``build(keyset)``, the condition on the cursor's key)."""
     return {
@@ -79,7 +79,7 @@ def keyset_variants(build: Callable[[str], str], keyset: str, *, owner: str) -> 
     }
 
 
-async def fetch_status_page(
+async def _fetch_status_page(
     table: type[Table],
     variants: Mapping[bool, str],
     parent_id: uuid.UUID,
@@ -97,7 +97,7 @@ async def fetch_status_page(
     all; the statements take ``$1`` the parent, ``$2`` the status or NULL, ``$3`` the limit."""
     size = page_size(limit)
     status_value = one_of(statuses, status, field="status").value if status else None
-    return await fetch_page(
+    return await _fetch_page(
         table,
         variants,
         [parent_id, status_value, size + 1],
@@ -110,7 +110,7 @@ async def fetch_status_page(
     )
 
 
-async def fetch_one(
+async def _fetch_one(
     table: type[Table],
     sql: str,
     row_id: uuid.UUID,
@@ -138,13 +138,13 @@ _ASSET_BY_ID_ANY = rawsql.statement(
 async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> AssetRecord:
     """The asset with this id; AssetNotFoundError when absent or (by default) not live."""
     sql = _ASSET_BY_ID_ANY if include_deleted else _ASSET_BY_ID
-    return await fetch_one(
+    return await _fetch_one(
         Asset, sql, asset_id, record_class=AssetRecord, error=AssetNotFoundError, entity="asset"
     )
 
 
 # Newest first; served by assets_user_id_created_at_id (user_id, created_at, id).
-_ASSET_LIST = keyset_variants(
+_ASSET_LIST = _keyset_variants(
     lambda keyset: (
         f"SELECT {ASSET_COLUMNS} FROM assets a "
         f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND ($2::text IS NULL OR a.status = $2) "
@@ -164,7 +164,7 @@ async def asset_list(
     cursor: str | None = None,
 ) -> Page[AssetRecord]:
     """A live user's live assets, newest first (empty when the user is not live)."""
-    return await fetch_status_page(
+    return await _fetch_status_page(
         Asset,
         _ASSET_LIST,
         user_id,

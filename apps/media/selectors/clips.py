@@ -17,10 +17,10 @@ from apps.media.errors import ClipNotFoundError
 from apps.media.records import ClipRecord
 from apps.media.selectors.assets import (
     LIVE_ASSET,
-    fetch_one,
-    fetch_page,
-    fetch_status_page,
-    keyset_variants,
+    _fetch_one,
+    _fetch_page,
+    _fetch_status_page,
+    _keyset_variants,
 )
 from apps.media.tables import Clip, ClipStatus
 
@@ -48,14 +48,14 @@ _CLIP_BY_ID_ANY = rawsql.statement(
 async def clip_get(*, clip_id: uuid.UUID, include_deleted: bool = False) -> ClipRecord:
     """The clip with this id; ClipNotFoundError when absent or (by default) not live."""
     sql = _CLIP_BY_ID_ANY if include_deleted else _CLIP_BY_ID
-    return await fetch_one(
+    return await _fetch_one(
         Clip, sql, clip_id, record_class=ClipRecord, error=ClipNotFoundError, entity="clip"
     )
 
 
 # Timeline order; served by clips_asset_id_start_time_id (asset_id, start_time, id).
 # The parent check does not depend on the clip row: PostgreSQL runs it once.
-_CLIP_LIST = keyset_variants(
+_CLIP_LIST = _keyset_variants(
     lambda keyset: (
         f"SELECT {CLIP_COLUMNS} FROM clips c "
         f"WHERE c.asset_id = $1 AND c.deleted_at IS NULL AND {_LIVE_PARENT_ASSET} "
@@ -76,7 +76,7 @@ async def clip_list(
     cursor: str | None = None,
 ) -> Page[ClipRecord]:
     """A live asset's live clips in timeline order (empty when the asset is not live)."""
-    return await fetch_status_page(
+    return await _fetch_status_page(
         Clip,
         _CLIP_LIST,
         asset_id,
@@ -92,7 +92,7 @@ async def clip_list(
 
 
 # Best rank first; served by clips_asset_id_rank (asset_id, rank, id).
-_TOP_OF_ASSET = keyset_variants(
+_TOP_OF_ASSET = _keyset_variants(
     lambda keyset: (
         f"SELECT {CLIP_COLUMNS} FROM clips c "
         f"WHERE c.asset_id = $1 AND c.rank IS NOT NULL AND c.deleted_at IS NULL "
@@ -104,7 +104,7 @@ _TOP_OF_ASSET = keyset_variants(
 # Ranks are per asset, so across a user's assets the order is the one ranking uses: score
 # descending, ties by created_at then id. The user's assets come from assets_user_id, their
 # clips from clips_asset_id; the sort is a top-N sort.
-_TOP_OF_USER = keyset_variants(
+_TOP_OF_USER = _keyset_variants(
     lambda keyset: (
         f"SELECT {CLIP_COLUMNS} FROM clips c JOIN assets a ON a.id = c.asset_id "
         f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND c.deleted_at IS NULL "
@@ -145,7 +145,7 @@ async def clip_list_top(
         scope, variants, (types, key) = f"asset:{asset_id}", _TOP_OF_ASSET, _RANK_KEY
     else:
         scope, variants, (types, key) = f"user:{user_id}", _TOP_OF_USER, _SCORE_KEY
-    return await fetch_page(
+    return await _fetch_page(
         Clip,
         variants,
         [asset_id or user_id, size + 1],

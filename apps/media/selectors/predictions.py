@@ -8,7 +8,7 @@ from apps.core import rawsql
 from apps.core.validation import validated
 from apps.media.errors import PredictionNotFoundError
 from apps.media.records import ModelAccuracy, PredictionRecord
-from apps.media.selectors.assets import LIVE_ASSET, fetch_one
+from apps.media.selectors.assets import LIVE_ASSET, _fetch_one
 from apps.media.tables import Prediction
 
 PREDICTION_COLUMNS = rawsql.columns(Prediction, "p")
@@ -25,7 +25,7 @@ _PREDICTION_BY_ID = rawsql.statement(
 @validated
 async def prediction_get(*, prediction_id: uuid.UUID) -> PredictionRecord:
     """The prediction with this id; PredictionNotFoundError when absent or its clip not live."""
-    return await fetch_one(
+    return await _fetch_one(
         Prediction,
         _PREDICTION_BY_ID,
         prediction_id,
