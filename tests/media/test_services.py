@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from apps.core.errors import ValidationError
+from apps.core.errors import GatewayError, ValidationError
 from apps.media import selectors, services
 from apps.media.errors import AssetNotFoundError, GcsUrlTakenError, InvalidAssetTransitionError
 from apps.media.selectors import AssetRecord
@@ -324,7 +324,9 @@ def test_every_media_error_has_its_own_code_and_names_ids_by_entity() -> None:
     classes = [
         value
         for value in vars(errors).values()
-        if isinstance(value, type) and value.__module__ == errors.__name__
+        if isinstance(value, type)
+        and issubclass(value, GatewayError)
+        and value.__module__ == errors.__name__
     ]
     codes = [cls.code for cls in classes]
     assert len(classes) == 5 and len(set(codes)) == len(codes)
