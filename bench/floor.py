@@ -301,6 +301,7 @@ async def main(scale: float, rounds: int, calls: int, only: str = "") -> list[Re
     from apps.knowledge import selectors as knowledge_selectors
     from apps.media import selectors as media_selectors
     from apps.media import services as media_services
+    from apps.media.selectors import clips as clip_selectors
     from apps.users import selectors as user_selectors
     from piccolo_conf import DB
 
@@ -438,7 +439,7 @@ async def main(scale: float, rounds: int, calls: int, only: str = "") -> list[Re
     )
 
     # Deep keyset pages of the clip stream: page 1 against page 1,000 (100 rows a page).
-    stream = await bare.prepare(media_selectors._CLIP_STREAM)
+    stream = await bare.prepare(clip_selectors._CLIP_STREAM)
     deep_key = await bare.fetchrow(
         "SELECT created_at, id FROM clips ORDER BY created_at, id OFFSET $1 LIMIT 1",
         min(99_899, int(100_000 * scale) - 101),

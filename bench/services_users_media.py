@@ -129,7 +129,10 @@ async def _measure(
 async def main(rounds: int, calls: int) -> list[Result]:
     from apps.media import selectors as media_selectors
     from apps.media import services as media_services
+    from apps.media.selectors import assets as asset_selectors
+    from apps.media.selectors import clips as clip_selectors
     from apps.media.services import NewClip
+    from apps.media.services import clips as clip_services
     from apps.users import selectors as user_selectors
     from apps.users import services as user_services
     from piccolo_conf import DB
@@ -218,13 +221,13 @@ async def main(rounds: int, calls: int) -> list[Result]:
     verify_sql = user_services._VERIFY_API_KEY
     key_hash = user_services.hash_api_key(issued.key)
     resolution = user_services.LAST_USED_RESOLUTION
-    first_page_sql = media_selectors._CLIP_LIST[False]
-    next_page_sql = media_selectors._CLIP_LIST[True]
-    bulk_sql = media_services._BULK_INSERT_CLIPS
+    first_page_sql = clip_selectors._CLIP_LIST[False]
+    next_page_sql = clip_selectors._CLIP_LIST[True]
+    bulk_sql = clip_services._BULK_INSERT_CLIPS
     nested_sqls = (
-        media_selectors._ASSET_BY_ID,
-        media_selectors._NESTED_CLIPS,
-        media_selectors._NESTED_PREDICTIONS,
+        asset_selectors._ASSET_BY_ID,
+        asset_selectors._NESTED_CLIPS,
+        asset_selectors._NESTED_PREDICTIONS,
     )
 
     async def ours_user() -> Any:

@@ -22,17 +22,19 @@ from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import json_object, not_blank
+from apps.media import selectors
 from apps.media.selectors import asset_is_live
 from apps.media.services import asset_transition, prediction_fill_actuals, prediction_record
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
 from apps.users.admin import LIVE_USER
 
+# The rows whose parent is not live (the media app's definitions, see apps.media.selectors):
+# the admin's lists of clips and predictions leave them out.
 LIVE_ASSET = ("asset_id", asset_is_live)
 LIVE_CLIP = (
     "clip_id",
     "SELECT c.id FROM clips c JOIN assets a ON a.id = c.asset_id "
-    "JOIN users u ON u.id = a.user_id "
-    "WHERE c.deleted_at IS NOT NULL OR a.deleted_at IS NOT NULL OR u.deleted_at IS NOT NULL",
+    f"WHERE NOT ({selectors.LIVE_CLIP})",
 )
 
 
@@ -99,7 +101,8 @@ async def change_asset_status_endpoint(request: Request, data: ChangeAssetStatus
 
 async def record_actuals_endpoint(request: Request, data: RecordActuals) -> str:
     """Record what a prediction's clip really did; the service computes prediction_error."""
-    actuals: dict[str, Any] = data.model_dump(exclude={"prediction_id"})
+    # An empty field is an actual not given (it keeps its stored value).
+    actuals: dict[str, Any] = data.model_dump(exclude={"prediction_id"}, exclude_none=True)
     try:
         async with atomic(Prediction):
             record = await prediction_fill_actuals(prediction_id=data.prediction_id, **actuals)
@@ -109,7 +112,7 @@ async def record_actuals_endpoint(request: Request, data: RecordActuals) -> str:
                 row_id=data.prediction_id,
                 form="record a prediction's actual figures",
                 changes={
-                    **{k: {"old": None, "new": v} for k, v in actuals.items() if v is not None},
+                    **{k: {"old": None, "new": v} for k, v in actuals.items()},
                     "prediction_error": {"old": None, "new": record.prediction_error},
                 },
             )

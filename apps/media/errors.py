@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import TypeVar
+
 from apps.core.errors import ConflictError, InvalidStateTransitionError, NotFoundError
+
+E = TypeVar("E", bound=NotFoundError)
 
 
 class AssetNotFoundError(NotFoundError):
@@ -34,7 +39,8 @@ class InvalidAssetTransitionError(InvalidStateTransitionError):
 
     code = "invalid_asset_transition"
 
-    def __init__(self, message: str, *, current: str, requested: str) -> None:
-        super().__init__(message, field="status", rule=f"{current}->{requested}")
-        self.current = current
-        self.requested = requested
+
+def not_found(error: type[E], entity: str, row_id: uuid.UUID) -> E:
+    """``error`` for the ``entity`` (asset, clip, prediction) ``row_id``: field ``<entity>_id``,
+    rule ``exists``."""
+    return error(f"{entity} {row_id} not found", field=f"{entity}_id", rule="exists")

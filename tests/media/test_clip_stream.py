@@ -10,6 +10,7 @@ import pytest
 
 from apps.core.errors import ValidationError
 from apps.media import selectors, services
+from apps.media.selectors import clips as clip_selectors
 from apps.media.services import NewClip
 from apps.users import services as user_services
 from tests.core.statements import count_statements
@@ -21,7 +22,7 @@ DEPTH = 1000  # pages
 
 async def _stream_plan(after: tuple[Any, Any]) -> dict[str, Any]:
     raw = await connection().fetchval(
-        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {selectors._CLIP_STREAM}", *after, PAGE
+        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {clip_selectors._CLIP_STREAM}", *after, PAGE
     )
     plan: dict[str, Any] = json.loads(raw)[0]["Plan"]
     return plan

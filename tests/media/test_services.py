@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from apps.core.errors import ValidationError
+from apps.core.errors import GatewayError, ValidationError
 from apps.media import selectors, services
 from apps.media.errors import AssetNotFoundError, GcsUrlTakenError, InvalidAssetTransitionError
 from apps.media.selectors import AssetRecord
@@ -293,3 +293,58 @@ async def test_asset_transition_lets_exactly_one_of_many_racing_workers_win() ->
         assert current.status is AssetStatus.PROCESSING
     finally:
         await _committed(lambda: User.delete().where(User.id == asset.user_id))
+
+
+async def test_asset_transition_errors_carry_the_asset_status_rule(owner: UserRecord) -> None:
+    # given a new (PENDING) asset
+    asset = await _register(owner)
+    # when asked to become READY, to go back to PENDING, or to move from a wrong expectation
+    refused = []
+    for kwargs in (
+        {"status": "READY"},
+        {"status": "PENDING"},
+        {"status": "READY", "expected_status": "FAILED"},
+    ):
+        with pytest.raises(InvalidAssetTransitionError) as caught:
+            await services.asset_transition(asset_id=asset.id, **kwargs)
+        refused.append(caught.value)
+    # then each error is the asset machine's, with its code, both statuses and the edge
+    assert [(e.current, e.requested, e.rule) for e in refused] == [
+        ("PENDING", "READY", "PENDING->READY"),
+        ("PENDING", "PENDING", "PENDING->PENDING"),
+        ("FAILED", "READY", "FAILED->READY"),
+    ]
+    assert {e.code for e in refused} == {"invalid_asset_transition"}
+    assert services.ASSET_MACHINE.sources(AssetStatus.READY) == ["ARCHIVED", "PROCESSING"]
+
+
+def test_every_media_error_has_its_own_code_and_names_ids_by_entity() -> None:
+    from apps.media import errors
+
+    classes = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type)
+        and issubclass(value, GatewayError)
+        and value.__module__ == errors.__name__
+    ]
+    codes = [cls.code for cls in classes]
+    assert len(classes) == 5 and len(set(codes)) == len(codes)
+    assert all(cls.__doc__ for cls in classes)
+    missing = errors.not_found(errors.PredictionNotFoundError, "prediction", uuid.uuid4())
+    assert (missing.field, missing.rule, missing.code) == (
+        "prediction_id",
+        "exists",
+        "prediction_not_found",
+    )
+
+
+async def test_asset_register_refuses_a_soft_deleted_owner(owner: UserRecord) -> None:
+    # given an owner who is then soft-deleted
+    await user_services.user_soft_delete(user_id=owner.id)
+    # when an asset is registered for them
+    with pytest.raises(UserNotFoundError) as caught:
+        await _register(owner)
+    # then the error names the user and nothing was written
+    assert (caught.value.field, caught.value.rule) == ("user_id", "exists")
+    assert await Asset.count() == 0

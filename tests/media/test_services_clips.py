@@ -79,7 +79,7 @@ async def test_clip_bulk_create_writes_nothing_when_one_clip_is_bad(asset: Asset
     with pytest.raises(ValidationError) as caught:
         await services.clip_bulk_create(asset_id=asset.id, clips=clips)
     # then the error names that clip's field and rule, and no clip was written
-    assert (caught.value.field, caught.value.rule) == ("clips[3].end_time", "after_start_time")
+    assert (caught.value.field, caught.value.rule) == ("clips[3].end_time", "after_start")
     assert await Clip.count() == 0
 
 

@@ -180,3 +180,29 @@ async def test_prediction_accuracy_report_groups_by_model_version(
     await services.clip_soft_delete(clip_id=clip_ids[0])
     after = await selectors.prediction_accuracy_report()
     assert [(r.model_version, r.predictions, r.evaluated) for r in after] == [("v1", 2, 1)]
+
+
+async def test_prediction_fill_actuals_clears_an_actual_given_as_none(
+    clip_ids: list[uuid.UUID],
+) -> None:
+    # given a prediction of roas 3.0 and ctr 0.02 with both actuals filled in
+    prediction = await services.prediction_record(
+        clip_id=clip_ids[0], model_version="v1", predicted_roas=3.0, predicted_ctr=0.02
+    )
+    await services.prediction_fill_actuals(
+        prediction_id=prediction.id, actual_roas=2.0, actual_ctr=0.04
+    )
+    # when the roas actual is withdrawn (None) and the ctr one left out (not given)
+    cleared = await services.prediction_fill_actuals(prediction_id=prediction.id, actual_roas=None)
+    # then roas is NULL again, ctr kept, and the error covers ctr only
+    assert (cleared.actual_roas, cleared.actual_ctr) == (None, 0.04)
+    assert cleared.prediction_error == pytest.approx(0.02)
+    assert await selectors.prediction_get(prediction_id=prediction.id) == cleared
+    # and withdrawing the last shared metric empties the error
+    emptied = await services.prediction_fill_actuals(prediction_id=prediction.id, actual_ctr=None)
+    assert emptied.prediction_error is None
+
+
+def test_prediction_error_is_the_mean_absolute_error_over_shared_metrics() -> None:
+    assert services.prediction_error([3.0, None, 10.0], [2.0, 5.0, 13.0]) == pytest.approx(2.0)
+    assert services.prediction_error([3.0, None], [None, 1.0]) is None

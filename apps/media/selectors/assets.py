@@ -1,0 +1,242 @@
+"""Reads of assets: one asset, a user's assets, an asset with its clips and predictions; and
+the media app's one definition of a live asset (not soft-deleted, its owner live), which the
+SQL of other apps uses instead of reading the assets table themselves."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from piccolo.table import Table
+
+from apps.core import rawsql
+from apps.core.errors import NotFoundError
+from apps.core.keyset import cursor_after, keyset_page
+from apps.core.pagination import Page, page_size
+from apps.core.validation import one_of, validated
+from apps.media.errors import AssetNotFoundError, not_found
+from apps.media.records import (
+    AssetRecord,
+    AssetWithClips,
+    ClipSummary,
+    ClipWithPredictions,
+    PredictionSummary,
+)
+from apps.media.tables import Asset, AssetStatus, Clip, Prediction
+from apps.users.selectors import user_is_live
+
+R = TypeVar("R")
+
+ASSET_COLUMNS = rawsql.columns(Asset, "a")
+
+# Visibility: a live asset belongs to a live user; a live clip to a live asset.
+LIVE_ASSET = "a.deleted_at IS NULL AND " + user_is_live("a.user_id")
+
+
+def asset_is_live(asset_id: str) -> str:
+    """The SQL condition "the asset ``asset_id`` is live": not soft-deleted, owner live.
+
+    The media app's one definition of a live asset, for the SQL of other apps (ads) whose
+    rows hang off an asset; ``asset_id`` is a column reference or a ``$n`` parameter.
+    """
+    return (
+        "EXISTS (SELECT 1 FROM assets live_a WHERE live_a.id = "
+        f"{asset_id} AND live_a.deleted_at IS NULL AND {user_is_live('live_a.user_id')})"
+    )
+
+
+async def _fetch_page(
+    table: type[Table],
+    variants: Mapping[bool, str],
+    args: list[Any],
+    *,
+    size: int,
+    cursor: str | None,
+    list_name: str,
+    types: tuple[type, ...],
+    key: Callable[[R], tuple[Any, ...]],
+    record_class: type[R],
+) -> Page[R]:
+    """One keyset page of a media list: ``variants[False]`` for the first page,
+    ``variants[True]`` (the cursor's key appended to ``args``) for the next ones."""
+    if cursor is not None:
+        args = [*args, *cursor_after(cursor, list_name=list_name, types=types)]
+    rows = await rawsql.fetch(
+        rawsql.engine_of(table), variants[cursor is not None], *args, record_class=record_class
+    )
+    return keyset_page(rows, limit=size, list_name=list_name, key=key)
+
+
+def _keyset_variants(build: Callable[[str], str], keyset: str, *, owner: str) -> dict[bool, str]:
+    """Both statements of a keyset list, recorded: ``False`` the first page (``build("")``),
+    ``True`` the next ones (``build(keyset)``, the condition on the cursor's key)."""
+    return {
+        after: rawsql.statement(build(keyset if after else ""), owner=owner)
+        for after in (False, True)
+    }
+
+
+async def _fetch_status_page(
+    table: type[Table],
+    variants: Mapping[bool, str],
+    parent_id: uuid.UUID,
+    status: StrEnum | str | None,
+    statuses: type[StrEnum],
+    *,
+    limit: int | None,
+    cursor: str | None,
+    list_name: str,
+    types: tuple[type, ...],
+    key: Callable[[R], tuple[Any, ...]],
+    record_class: type[R],
+) -> Page[R]:
+    """A page of the children of ``parent_id``, of one status (a member of ``statuses``) or
+    all; the statements take ``$1`` the parent, ``$2`` the status or NULL, ``$3`` the limit."""
+    size = page_size(limit)
+    status_value = one_of(statuses, status, field="status").value if status else None
+    return await _fetch_page(
+        table,
+        variants,
+        [parent_id, status_value, size + 1],
+        size=size,
+        cursor=cursor,
+        list_name=f"{list_name}:{parent_id}:{status_value}",
+        types=types,
+        key=key,
+        record_class=record_class,
+    )
+
+
+async def _fetch_one(
+    table: type[Table],
+    sql: str,
+    row_id: uuid.UUID,
+    *,
+    record_class: type[R],
+    error: type[NotFoundError],
+    entity: str,
+) -> R:
+    """The row of ``sql`` for ``row_id``; ``error`` (field ``<entity>_id``) when there is none."""
+    row = await rawsql.fetchrow(rawsql.engine_of(table), sql, row_id, record_class=record_class)
+    if row is None:
+        raise not_found(error, entity, row_id)
+    return row
+
+
+_ASSET_BY_ID = rawsql.statement(
+    f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1 AND {LIVE_ASSET}", owner=__name__
+)
+_ASSET_BY_ID_ANY = rawsql.statement(
+    f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = $1", owner=__name__
+)
+
+
+@validated
+async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> AssetRecord:
+    """The asset with this id; AssetNotFoundError when absent or (by default) not live."""
+    sql = _ASSET_BY_ID_ANY if include_deleted else _ASSET_BY_ID
+    return await _fetch_one(
+        Asset, sql, asset_id, record_class=AssetRecord, error=AssetNotFoundError, entity="asset"
+    )
+
+
+# Newest first; served by assets_user_id_created_at_id (user_id, created_at, id).
+_ASSET_LIST = _keyset_variants(
+    lambda keyset: (
+        f"SELECT {ASSET_COLUMNS} FROM assets a "
+        f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND ($2::text IS NULL OR a.status = $2) "
+        f"{keyset}ORDER BY a.created_at DESC, a.id DESC LIMIT $3"
+    ),
+    "AND (a.created_at, a.id) < ($4, $5) ",
+    owner=__name__,
+)
+
+
+@validated
+async def asset_list(
+    *,
+    user_id: uuid.UUID,
+    status: AssetStatus | str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[AssetRecord]:
+    """A live user's live assets, newest first (empty when the user is not live)."""
+    return await _fetch_status_page(
+        Asset,
+        _ASSET_LIST,
+        user_id,
+        status,
+        AssetStatus,
+        limit=limit,
+        cursor=cursor,
+        list_name="media.asset_list",
+        types=(datetime.datetime, uuid.UUID),
+        key=lambda asset: (asset.created_at, asset.id),
+        record_class=AssetRecord,
+    )
+
+
+# --- nested read -------------------------------------------------------------------------
+
+_NESTED_CLIPS = rawsql.statement(
+    "SELECT "
+    + rawsql.columns(
+        Clip,
+        "c",
+        only=(
+            "id",
+            "start_time",
+            "end_time",
+            "duration",
+            "clip_url",
+            "thumbnail_url",
+            "score",
+            "viral_score",
+            "engagement_score",
+            "brand_safety_score",
+            "rank",
+            "status",
+        ),
+    )
+    + " FROM clips c WHERE c.asset_id = $1 AND c.deleted_at IS NULL ORDER BY c.start_time, c.id",
+    owner=__name__,
+)
+_NESTED_PREDICTIONS = rawsql.statement(
+    "SELECT "
+    + rawsql.columns(Prediction, "p", exclude=("features", "metadata", "updated_at"))
+    + " FROM predictions p JOIN clips c ON c.id = p.clip_id "
+    "WHERE c.asset_id = $1 AND c.deleted_at IS NULL ORDER BY p.created_at, p.id",
+    owner=__name__,
+)
+
+
+@validated
+async def asset_get_with_clips(*, asset_id: uuid.UUID) -> AssetWithClips:
+    """A live asset, its live clips and every clip's predictions, in at most three queries
+    whatever the number of clips (asset; clips; predictions of all those clips), on one
+    connection. AssetNotFoundError when the asset is not live."""
+    engine = rawsql.engine_of(Asset)
+    async with rawsql.connection(engine) as conn:
+        asset = await conn.fetchrow(_ASSET_BY_ID, asset_id, record_class=AssetRecord)
+        if asset is None:
+            raise not_found(AssetNotFoundError, "asset", asset_id)
+        clip_rows = await conn.fetch(_NESTED_CLIPS, asset_id, record_class=ClipSummary)
+        # Without clips there are no predictions to ask for.
+        prediction_rows = (
+            await conn.fetch(_NESTED_PREDICTIONS, asset_id, record_class=PredictionSummary)
+            if clip_rows
+            else []
+        )
+    predictions: dict[uuid.UUID, list[PredictionSummary]] = {row.id: [] for row in clip_rows}
+    for prediction in prediction_rows:
+        # A clip created between the two reads has predictions but no entry: skip them.
+        siblings = predictions.get(prediction.clip_id)
+        if siblings is not None:
+            siblings.append(prediction)
+    return AssetWithClips(
+        asset=asset,
+        clips=[ClipWithPredictions(clip=row, predictions=predictions[row.id]) for row in clip_rows],
+    )
