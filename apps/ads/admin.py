@@ -36,6 +36,25 @@ from apps.media.admin import LIVE_ASSET
 from apps.users.admin import LIVE_USER
 
 LIVE_CAMPAIGN = ("campaign_id", campaign_is_live)
+# What an operator may set on a campaign (its owner too, when creating one); the status and
+# the running totals change only through their services.
+CAMPAIGN_EDITABLE = [
+    Campaign.name,
+    Campaign.description,
+    Campaign.objective,
+    Campaign.budget,
+    Campaign.daily_budget,
+    Campaign.currency,
+    Campaign.meta_campaign_id,
+    Campaign.meta_ad_set_id,
+    Campaign.meta_account_id,
+    Campaign.target_audience,
+    Campaign.target_locations,
+    Campaign.target_age_range,
+    Campaign.start_date,
+    Campaign.end_date,
+    Campaign.metadata,
+]
 
 
 async def update_campaign(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
@@ -205,23 +224,7 @@ TABLE_CONFIGS = [
         ],
         order_by=[OrderBy(Campaign.created_at, ascending=False)],
         link_column=Campaign.name,
-        editable_columns=[
-            Campaign.name,
-            Campaign.description,
-            Campaign.objective,
-            Campaign.budget,
-            Campaign.daily_budget,
-            Campaign.currency,
-            Campaign.meta_campaign_id,
-            Campaign.meta_ad_set_id,
-            Campaign.meta_account_id,
-            Campaign.target_audience,
-            Campaign.target_locations,
-            Campaign.target_age_range,
-            Campaign.start_date,
-            Campaign.end_date,
-            Campaign.metadata,
-        ],
+        editable_columns=CAMPAIGN_EDITABLE,
         read_only_hints={
             "status": "use the form 'Change a campaign's status'",
             **{
@@ -236,24 +239,7 @@ TABLE_CONFIGS = [
         },
         update=update_campaign,
         create=create_campaign,
-        creatable_columns=[
-            Campaign.user,
-            Campaign.name,
-            Campaign.description,
-            Campaign.objective,
-            Campaign.budget,
-            Campaign.daily_budget,
-            Campaign.currency,
-            Campaign.meta_campaign_id,
-            Campaign.meta_ad_set_id,
-            Campaign.meta_account_id,
-            Campaign.target_audience,
-            Campaign.target_locations,
-            Campaign.target_age_range,
-            Campaign.start_date,
-            Campaign.end_date,
-            Campaign.metadata,
-        ],
+        creatable_columns=[Campaign.user, *CAMPAIGN_EDITABLE],
         live_parents=LIVE_USER,
     ),
     GatewayTableConfig(

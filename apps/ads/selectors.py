@@ -32,6 +32,7 @@ from apps.core import rawsql
 from apps.core.keyset import cursor_after, keyset_page
 from apps.core.pagination import Page, page_size
 from apps.core.records import Column
+from apps.core.replicas import lag_tolerant
 from apps.core.validation import validated
 from apps.media.selectors import LIVE_CLIP_ASSETS, asset_is_live
 from apps.users.selectors import user_is_live
@@ -282,6 +283,7 @@ _PERFORMANCE_METRIC_LIST = _list_statements(
 )
 
 
+@lag_tolerant
 @validated(error=AdsValidationError)
 async def performance_metric_list(
     *,
@@ -380,6 +382,7 @@ CAMPAIGN_ROLLUP_SQL = _rollup_sql(per_user=False)
 CAMPAIGN_ROLLUPS_SQL = _rollup_sql(per_user=True)
 
 
+@lag_tolerant
 @validated(error=AdsValidationError)
 async def campaign_rollup(
     *,
@@ -420,6 +423,7 @@ def default_rollup_range(
     return since, until
 
 
+@lag_tolerant
 @validated(error=AdsValidationError)
 async def campaign_rollups(
     *,

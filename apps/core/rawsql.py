@@ -115,12 +115,8 @@ async def connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection
             yield conn
         finally:
             await _release(engine, conn)
-    except asyncpg.PostgresError as error:
-        raise translate(error) from error
-    except asyncpg.InterfaceError as error:
-        raise _interface_error(error) from error
-    except asyncpg.exceptions.InternalClientError as error:
-        raise _broken_connection(error) from error
+    except DRIVER_ERRORS as error:
+        raise typed_error(error) from error
 
 
 # fetch, fetchrow and fetchval are the hot path of every selector: one function each, no
@@ -157,12 +153,8 @@ async def _run(
         finally:
             if transaction is None:
                 await _release(engine, conn)
-    except asyncpg.PostgresError as error:
-        raise translate(error) from error
-    except asyncpg.InterfaceError as error:
-        raise _interface_error(error) from error
-    except asyncpg.exceptions.InternalClientError as error:
-        raise _broken_connection(error) from error
+    except DRIVER_ERRORS as error:
+        raise typed_error(error) from error
 
 
 @overload
@@ -233,7 +225,23 @@ async def execute_query(query: Query[Any, Any]) -> None:
     await _run(engine, sql, args, Fetch.VALUE, None)
 
 
-def _broken_connection(error: Exception) -> GatewayError:
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def typed_error(error: BaseException) -> GatewayError:
+    """The project's typed error for an asyncpg error (no driver exception reaches a caller)."""
+    if isinstance(error, asyncpg.PostgresError):
+        return translate(error)
+    if isinstance(error, asyncpg.InterfaceError):
+        return _interface_error(error)
+    return _broken_connection(error)
+
+
+def _broken_connection(error: BaseException) -> GatewayError:
     # asyncpg's protocol state machine gave up (e.g. "cannot switch to state 15" after the
     # server went away mid-statement): the connection is unusable, the server may be fine.
     return DatabaseUnavailableError(f"the database connection broke: {error}")

@@ -14,8 +14,9 @@ from typing import Any
 
 from piccolo.table import Table
 
-from apps.core.db_errors import translate_errors
+from apps.core import rawsql
 from apps.core.errors import NotFoundError, ValidationError
+from apps.core.records import Row
 
 
 def _deleted_at(table: type[Table]) -> Any:
@@ -23,6 +24,20 @@ def _deleted_at(table: type[Table]) -> Any:
     if column is None:  # pragma: no cover - a programming error
         raise TypeError(f"{table._meta.tablename} has no deleted_at column")
     return column
+
+
+async def _set_deleted_at(
+    table: type[Table], row_id: uuid.UUID, value: datetime.datetime | None
+) -> bool:
+    """Stamp (``value``) a live row or clear (None) a deleted one; whether a row changed."""
+    deleted_at = _deleted_at(table)
+    now_deleted = deleted_at.is_null() if value is not None else deleted_at.is_not_null()
+    query = (
+        table.update({deleted_at: value})
+        .where((table._meta.primary_key == row_id) & now_deleted)
+        .returning(table._meta.primary_key)
+    )
+    return await rawsql.fetchrow_query(query, record_class=Row) is not None
 
 
 async def soft_delete_row(
@@ -35,15 +50,8 @@ async def soft_delete_row(
 ) -> datetime.datetime:
     """Mark a live row deleted; return the time. ``not_found`` (naming ``field``) when the
     row is absent or already deleted; ``entity`` names the row in the message."""
-    deleted_at = _deleted_at(table)
     now = datetime.datetime.now(tz=datetime.UTC)
-    async with translate_errors():
-        rows = (
-            await table.update({deleted_at: now})
-            .where((table._meta.primary_key == row_id) & deleted_at.is_null())
-            .returning(table._meta.primary_key)
-        )
-    if not rows:
+    if not await _set_deleted_at(table, row_id, now):
         entity = entity or table._meta.tablename
         raise not_found(f"{entity} {row_id} not found", field=field, rule="exists")
     return now
@@ -59,14 +67,7 @@ async def restore_row(
 ) -> None:
     """Bring a soft-deleted row (and so its children) back; ``not_found`` when no such
     deleted row exists."""
-    deleted_at = _deleted_at(table)
-    async with translate_errors():
-        rows = (
-            await table.update({deleted_at: None})
-            .where((table._meta.primary_key == row_id) & deleted_at.is_not_null())
-            .returning(table._meta.primary_key)
-        )
-    if not rows:
+    if not await _set_deleted_at(table, row_id, None):
         entity = entity or table._meta.tablename
         raise not_found(f"no deleted {entity} {row_id}", field=field, rule="deleted")
 
@@ -77,10 +78,9 @@ async def purge_rows(table: type[Table], *, older_than: datetime.timedelta) -> i
         raise ValidationError("older_than must not be negative", field="older_than", rule="min")
     deleted_at = _deleted_at(table)
     cutoff = datetime.datetime.now(tz=datetime.UTC) - older_than
-    async with translate_errors():
-        rows = (
-            await table.delete()
-            .where(deleted_at.is_not_null() & (deleted_at < cutoff))
-            .returning(table._meta.primary_key)
-        )
-    return len(rows)
+    query = (
+        table.delete()
+        .where(deleted_at.is_not_null() & (deleted_at < cutoff))
+        .returning(table._meta.primary_key)
+    )
+    return len(await rawsql.fetch_query(query, record_class=Row))

@@ -340,7 +340,7 @@ async def test_an_operator_cannot_edit_what_the_services_refuse(
                 "change-an-asset's-status",
                 {"asset_id": seeded["asset"], "status": "PENDING"},
             )
-            await expect(page.get_by_text("is READY: it cannot go to PENDING")).to_be_visible()
+            await expect(page.get_by_text("a READY asset cannot become PENDING")).to_be_visible()
             assert await live_admin.fetchrow(asset_sql, asset_id) == asset_before
 
             # when they complete a RUNNING experiment with no winner: refused in the edit

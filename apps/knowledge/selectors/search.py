@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pgvector import Vector
 
 from apps.core import rawsql
+from apps.core.replicas import lag_tolerant
 from apps.core.validation import validated
 from apps.knowledge.embedders import Embedder, check_embedding, get_embedder
 from apps.knowledge.errors import InvalidEmbeddingError, InvalidQueryError
@@ -245,6 +246,7 @@ async def _hits(variant: _Variant, values: dict[str, Any]) -> list[SearchHit]:
     )
 
 
+@lag_tolerant
 @validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_vector(
     *,
@@ -273,6 +275,7 @@ async def document_search_vector(
     return await _hits(_VECTOR_SQL[(category is not None, bool(tags))], values)
 
 
+@lag_tolerant
 @validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_text(
     *,
@@ -309,6 +312,7 @@ def _check_weights(vector_weight: float, text_weight: float) -> None:
         )
 
 
+@lag_tolerant
 @validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
 async def document_search_hybrid(
     *,

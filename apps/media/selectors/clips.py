@@ -12,6 +12,7 @@ from typing import Any
 from apps.core import rawsql
 from apps.core.errors import ValidationError
 from apps.core.pagination import Page, page_size
+from apps.core.replicas import lag_tolerant
 from apps.core.validation import validated
 from apps.media.errors import ClipNotFoundError
 from apps.media.records import ClipRecord
@@ -125,6 +126,7 @@ _SCORE_KEY: tuple[tuple[type, ...], Callable[[ClipRecord], tuple[Any, ...]]] = (
 )
 
 
+@lag_tolerant
 @validated
 async def clip_list_top(
     *,
