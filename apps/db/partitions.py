@@ -318,6 +318,10 @@ async def ensure_partitions(
         return []
     first = month_start(today or datetime.now(UTC).date())
     existing = await list_partitions(history)
+    unique = await _rows(
+        "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+        f"WHERE conrelid = '{history.table}'::regclass AND contype = 'u'"
+    )
     created = []
     for offset in range(months + 1):
         month = add_months(first, offset)
@@ -332,6 +336,11 @@ async def ensure_partitions(
             [
                 f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
                 "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION)",
+                # Named after the parent's (one_row_per_day): errors name the rule broken.
+                *(
+                    f"ALTER TABLE {name} ADD CONSTRAINT {name}_{c['conname']} {c['definition']}"
+                    for c in unique
+                ),
                 f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM "
                 f"({history.literal(month)}) TO ({history.literal(add_months(month, 1))})",
             ]
