@@ -39,7 +39,7 @@ APP_CONFIG = AppConfig(
         studio,
         sql,
         stats,
-        partitions,
         Command(import_prisma, command_name="import-prisma"),
+        partitions,
     ],
 )
