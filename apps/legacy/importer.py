@@ -517,11 +517,24 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     restore: list[str] = []
     for name, definition in await target.fetch(_BULK_INDEXES, table):
         await target.execute(f"DROP INDEX {name}")
-        restore.append(definition)
+        # (a partitioned table's index reads "ON ONLY": rebuilt on every partition instead)
+        restore.append(definition.replace(" ON ONLY ", " ON ", 1))
     for name, definition in await target.fetch(_BULK_FOREIGN_KEYS, table):
         await target.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
         restore.append(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
     return restore
+
+
+# The primary keys of the tables partitioned by month hold the partition key.
+_CONFLICT_KEYS = {"conversions": '(id, "timestamp")', "performance_metrics": "(id, date)"}
+
+
+def _inserted(table: str) -> str:
+    """Whether a RETURNING row was inserted (not updated) by the upsert."""
+    if table not in _CONFLICT_KEYS:
+        return "(xmax = 0)"
+    # A partitioned table cannot return xmax; the statement's snapshot predates its writes.
+    return f"NOT EXISTS (SELECT 1 FROM {_q(table)} o WHERE o.id = t.id)"
 
 
 async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> bool:
@@ -541,8 +554,9 @@ async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -
         f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
         f"SELECT {inserts} FROM {plan.staging} s WHERE {_not_quarantined(plan.spec.name)} "
         "ORDER BY 1 "
-        f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
-        "RETURNING (xmax = 0) AS inserted) "
+        f"ON CONFLICT {_CONFLICT_KEYS.get(plan.spec.name, '(id)')} DO UPDATE SET {sets} "
+        f"WHERE ({old}) IS DISTINCT FROM ({new}) "
+        f"RETURNING {_inserted(plan.spec.name)} AS inserted) "
         "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
     )
     assert row is not None
