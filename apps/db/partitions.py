@@ -447,3 +447,50 @@ async def convert_to_plain(history: History) -> None:
         )
         await engine.run_ddl(f"DROP TABLE IF EXISTS {LEDGER}")
         await engine.run_ddl("DROP FUNCTION IF EXISTS gatewaydb_conversion_external_id()")
+
+
+async def cover_months(
+    conn: asyncpg.Connection, history: History, first: date, last: date
+) -> list[str]:
+    """On ``conn`` (inside its transaction), create the missing partitions from ``first``'s
+    month to ``last``'s: for a bulk load (the Prisma import) of rows dated ahead."""
+    rows = await conn.fetch(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = '{history.table}'::regclass"
+    )
+    existing = []
+    for row in rows:
+        match = _BOUND.search(row["bound"])
+        if match:
+            lower, upper = _bound_date(match["lower"]), _bound_date(match["upper"])
+            existing.append(Partition(row["relname"], lower, upper))
+    unique = await conn.fetch(
+        "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+        f"WHERE conrelid = '{history.table}'::regclass AND contype = 'u'"
+    )
+    created = []
+    month = month_start(first)
+    while month <= last:
+        covered = any(
+            (p.lower is None or p.lower <= month) and (p.upper is None or month < p.upper)
+            for p in existing
+        )
+        if not covered:
+            name, table = history.partition(month), history.table
+            await conn.execute(
+                f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+                "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION)"
+            )
+            for c in unique:
+                await conn.execute(
+                    f"ALTER TABLE {name} ADD CONSTRAINT {name}_{c['conname']} {c['definition']}"
+                )
+            await conn.execute(
+                f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM "
+                f"({history.literal(month)}) TO ({history.literal(add_months(month, 1))})"
+            )
+            existing.append(Partition(name, month, add_months(month, 1)))
+            created.append(name)
+        month = add_months(month, 1)
+    return created

@@ -514,6 +514,9 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     """
     if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})"):
         return []
+    if table in _CONFLICT_KEYS:
+        # Partitioned: rebuilt indexes would get new names on each partition; keep them.
+        return []
     restore: list[str] = []
     for name, definition in await target.fetch(_BULK_INDEXES, table):
         await target.execute(f"DROP INDEX {name}")
@@ -527,6 +530,24 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
 
 # The primary keys of the tables partitioned by month hold the partition key.
 _CONFLICT_KEYS = {"conversions": '(id, "timestamp")', "performance_metrics": "(id, date)"}
+
+
+async def _cover_months(target: asyncpg.Connection, plan: _Plan, written: list[Any]) -> None:
+    """The monthly partitions the rows to write need (rows may be dated months ahead)."""
+    from apps.db.partitions import HISTORY, cover_months
+
+    history = next((h for h in HISTORY if h.table == plan.spec.name), None)
+    key = next((c for c in written if c.target == (history.key if history else None)), None)
+    if history is None or key is None:
+        return
+    expression = f"({key.insert})::date"
+    if history.key_type == "timestamptz":
+        expression = f"(({key.insert}) AT TIME ZONE 'UTC')::date"
+    bounds = await target.fetchrow(
+        f"SELECT min({expression}), max({expression}) FROM {plan.staging} s"
+    )
+    if bounds is not None and bounds[0] is not None:
+        await cover_months(target, history, bounds[0], bounds[1])
 
 
 def _inserted(table: str) -> str:
@@ -549,6 +570,7 @@ async def _write(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -
     sets = ", ".join(f"{column} = EXCLUDED.{column}" for column in changing)
     old = ", ".join(f"t.{column}" for column in changing)
     new = ", ".join(f"EXCLUDED.{column}" for column in changing)
+    await _cover_months(target, plan, written)
     rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
     row = await target.fetchrow(
         f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
