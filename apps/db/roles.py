@@ -385,8 +385,9 @@ BEGIN
         FROM pg_class c
         WHERE c.relnamespace = 'public'::regnamespace
             AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+            -- (a partitioned table depends internally on itself: its partition key)
             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+                AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i') AND d.refobjid <> c.oid)
     LOOP
         EXECUTE item.statement;
     END LOOP;
