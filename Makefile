@@ -29,6 +29,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: embedded PostgreSQL (or DATABASE_URL), all migrations, then the web app.
 run: install migrate
+	$(BIN)/piccolo db partitions
 	$(BIN)/piccolo db seed --if-empty
 	$(BIN)/python -m apps.adminsite.first_login --url http://$(HOST):$(PORT)/admin/
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) --no-proxy-headers

@@ -4,12 +4,18 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from apps.ads.tables import Campaign, Conversion, Experiment, PerformanceMetric
+from apps.ads.tables import (
+    Campaign,
+    Conversion,
+    ConversionExternalId,
+    Experiment,
+    PerformanceMetric,
+)
 
 APP_CONFIG = AppConfig(
     app_name="ads",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Campaign, Experiment, Conversion, PerformanceMetric],
+    table_classes=[Campaign, Experiment, Conversion, ConversionExternalId, PerformanceMetric],
     migration_dependencies=[
         "apps.core.piccolo_app",
         "apps.users.piccolo_app",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from piccolo.columns import (
     JSONB,
+    UUID,
     BigInt,
     Date,
     DoublePrecision,
@@ -180,7 +181,8 @@ class Conversion(Table, tablename="conversions"):
         db_column_name="campaign_id",
     )
     source = Text(default=ConversionSource.META, choices=ConversionSource)
-    external_id = Text(null=True, default=None, unique=True)
+    # Unique across partitions through conversion_external_ids (see ConversionExternalId).
+    external_id = Text(null=True, default=None)
     value = Numeric(digits=MONEY, required=True, default=None)
     currency = Text(default="USD")
     attributed_clip: ForeignKey[Clip] = ForeignKey(
@@ -199,6 +201,19 @@ class Conversion(Table, tablename="conversions"):
     source_is_valid = one_of("source", ConversionSource)
     currency_is_iso = Check(CURRENCY_CHECK)
     value_not_negative = Check("value >= 0")
+
+
+class ConversionExternalId(Table, tablename="conversion_external_ids"):
+    """Which conversion holds each external_id: the unique rule of conversions.external_id.
+
+    conversions is partitioned by month of ``timestamp`` and a unique index on a partitioned
+    table must contain the partition key, so this small table holds the rule; the ingestion
+    claims ids in the same statement and a trigger on conversions covers every other write.
+    """
+
+    external_id = Text(primary_key=True)
+    conversion_id = UUID(required=True)
+    timestamp = Timestamptz(required=True)
 
 
 class PerformanceMetric(Table, tablename="performance_metrics"):

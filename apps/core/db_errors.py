@@ -60,9 +60,16 @@ def _columns_from_detail(detail: str | None) -> str | None:
     return ", ".join(words) or None
 
 
+# A monthly partition (conversions_y2026m12, conversions_before_y2026m12) reports its own
+# name: errors name the partitioned table.
+_PARTITION_SUFFIX = re.compile(r"_(?:before_)?y\d{4}m\d{2}$")
+
+
 def translate(error: asyncpg.PostgresError) -> GatewayError:
     """The typed error for a database error (its message never includes row values)."""
     table = getattr(error, "table_name", None)
+    if table:
+        table = _PARTITION_SUFFIX.sub("", table)
     constraint = getattr(error, "constraint_name", None)
     if isinstance(error, asyncpg.UniqueViolationError):
         field = _columns_from_detail(getattr(error, "detail", None)) or constraint

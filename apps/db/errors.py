@@ -70,3 +70,9 @@ class RestorePrivilegeError(GatewayError):
     """The role may not replace the ``public`` schema (it needs to own it, and CREATE)."""
 
     code = "restore_privilege"
+
+
+class PartitionError(GatewayError):
+    """A partition command got a bad argument or met a table it cannot convert."""
+
+    code = "partition"

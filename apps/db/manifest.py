@@ -31,6 +31,11 @@ def project_tables() -> set[str]:
     return {table._meta.tablename for table in Finder().get_table_classes()} | {"migration"}
 
 
+# The monthly partitions of a partitioned table (conversions_y2026m12,
+# conversions_before_y2026m12) hold its data: the parent has no TABLE DATA entry.
+_PARTITION = re.compile(r"^(?P<parent>\w+?)_(?:before_)?y\d{4}m\d{2}$")
+
+
 def archive_tables(listing: str) -> tuple[set[str], set[str]]:
     """(tables defined, tables with data) in a ``pg_restore --list`` listing of ``public``."""
     defined: set[str] = set()
@@ -39,7 +44,14 @@ def archive_tables(listing: str) -> tuple[set[str], set[str]]:
         match = _ENTRY.match(line.strip())
         if not match or match.group("schema") != "public":
             continue
-        (with_data if match.group("kind") == "TABLE DATA" else defined).add(match.group("name"))
+        name = match.group("name")
+        if match.group("kind") == "TABLE DATA":
+            with_data.add(name)
+            partition = _PARTITION.match(name)
+            if partition:
+                with_data.add(partition.group("parent"))
+        else:
+            defined.add(name)
     return defined, with_data
 
 

@@ -9,6 +9,7 @@ from apps.db.commands.deploy import deploy
 from apps.db.commands.doctor import doctor
 from apps.db.commands.drift import drift
 from apps.db.commands.import_prisma import import_prisma
+from apps.db.commands.partitions import partitions
 from apps.db.commands.reset import reset
 from apps.db.commands.restore import restore
 from apps.db.commands.roles import roles
@@ -39,5 +40,6 @@ APP_CONFIG = AppConfig(
         sql,
         stats,
         Command(import_prisma, command_name="import-prisma"),
+        partitions,
     ],
 )

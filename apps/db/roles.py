@@ -109,8 +109,9 @@ _PUBLIC_OBJECTS = (
         "c.oid::regclass",
         "pg_class c WHERE c.relnamespace = 'public'::regnamespace "
         "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+        # (a partitioned table depends internally on itself: its partition key)
         "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
-        "AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))",
+        "AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i') AND d.refobjid <> c.oid)",
         "c.relowner",
     ),
     (

@@ -686,14 +686,48 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, table: str) -> li
     """
     if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})"):
         return None
+    if table in _CONFLICT_KEYS:
+        # Partitioned: rebuilt indexes would get new names on each partition; keep them.
+        return []
     restore: list[str] = []
     for name, definition in await target.fetch(_BULK_INDEXES, table):
         await target.execute(f"DROP INDEX {name}")
-        restore.append(definition)
+        # (a partitioned table's index reads "ON ONLY": rebuilt on every partition instead)
+        restore.append(definition.replace(" ON ONLY ", " ON ", 1))
     for name, definition in await target.fetch(_BULK_FOREIGN_KEYS, table):
         await target.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
         restore.append(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
     return restore
+
+
+# The primary keys of the tables partitioned by month hold the partition key.
+_CONFLICT_KEYS = {"conversions": '(id, "timestamp")', "performance_metrics": "(id, date)"}
+
+
+async def _cover_months(target: asyncpg.Connection, plan: _Plan, written: list[Any]) -> None:
+    """The monthly partitions the rows to write need (rows may be dated months ahead)."""
+    from apps.db.partitions import HISTORY, cover_months
+
+    history = next((h for h in HISTORY if h.table == plan.spec.name), None)
+    key = next((c for c in written if c.target == (history.key if history else None)), None)
+    if history is None or key is None:
+        return
+    expression = f"({key.insert})::date"
+    if history.key_type == "timestamptz":
+        expression = f"(({key.insert}) AT TIME ZONE 'UTC')::date"
+    bounds = await target.fetchrow(
+        f"SELECT min({expression}), max({expression}) FROM {plan.staging} s"
+    )
+    if bounds is not None and bounds[0] is not None:
+        await cover_months(target, history, bounds[0], bounds[1])
+
+
+def _inserted(table: str) -> str:
+    """Whether a RETURNING row was inserted (not updated) by the upsert."""
+    if table not in _CONFLICT_KEYS:
+        return "(xmax = 0)"
+    # A partitioned table cannot return xmax; the statement's snapshot predates its writes.
+    return f"NOT EXISTS (SELECT 1 FROM {_q(table)} o WHERE o.id = t.id)"
 
 
 async def _write(
@@ -710,6 +744,7 @@ async def _write(
     sets = ", ".join(f"{column} = EXCLUDED.{column}" for column in changing)
     old = ", ".join(f"t.{column}" for column in changing)
     new = ", ".join(f"EXCLUDED.{column}" for column in changing)
+    await _cover_months(target, plan, written)
     rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
     with report.phase(f"write {plan.spec.name}"):
         if rebuild is not None:
@@ -724,8 +759,9 @@ async def _write(
                 f"WITH w AS (INSERT INTO {_q(plan.spec.name)} AS t ({targets}) "
                 f"SELECT {inserts} FROM {plan.staging} s "
                 f"WHERE {_not_quarantined(plan.spec.name)} ORDER BY 1 "
-                f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
-                "RETURNING (xmax = 0) AS inserted) "
+                f"ON CONFLICT {_CONFLICT_KEYS.get(plan.spec.name, '(id)')} DO UPDATE SET {sets} "
+                f"WHERE ({old}) IS DISTINCT FROM ({new}) "
+                f"RETURNING {_inserted(plan.spec.name)} AS inserted) "
                 "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
                 "FROM w"
             )

@@ -17,7 +17,7 @@ ADD_ADMIN_LOGIN = (
     "INSERT INTO piccolo_user (username, password, email, admin, active, superuser,"
     " first_name, last_name) VALUES ('ada', 'x', 'ada@example.com', true, true, false, '', '')"
 )
-MIGRATION_FILES = 35  # every migration of every app in piccolo_conf, third-party ones too
+MIGRATION_FILES = 36  # every migration of every app in piccolo_conf, third-party ones too
 
 
 def command_env(url: str, **extra: str) -> dict[str, str]:

@@ -67,7 +67,8 @@ def test_the_db_group_help_lists_its_verbs(tmp_path: Path) -> None:
         listing = result.stdout.split("--------\n")[1]
         verbs = re.findall(r"^([\w-]+)$", listing, flags=re.MULTILINE)
         assert verbs == ["deploy", "seed", "reset", "backup", "restore", "roles", "drift",
-                         "doctor", "studio", "sql", "stats", "import-prisma"]  # fmt: skip
+                         "doctor", "studio", "sql", "stats", "import-prisma",
+                         "partitions"]  # fmt: skip
 
 
 def test_verb_help_shows_only_real_arguments(tmp_path: Path) -> None:

@@ -25,33 +25,52 @@ from apps.core.validation import (
 # as arrays in one INSERT ... SELECT FROM unnest(...).
 COPY_THRESHOLD: Final = 1000
 
-# In the table's order; the two INSERTs below select their values in the same order.
+# In the table's order (``id`` first); the INSERT below selects its values in that order.
 _CONVERSION_COLUMNS = rawsql.columns(
     Conversion,
     only=(
+        "id",
+        "campaign_id",
         "source",
         "external_id",
         "value",
         "currency",
-        "campaign_id",
         "attributed_clip_id",
         "attributed_ad_id",
         "timestamp",
         "metadata",
     ),
 )
+# conversions is partitioned by month, so external_id's unique rule lives in
+# conversion_external_ids: one statement claims the ids there (ON CONFLICT DO NOTHING skips
+# ids already stored, or earlier in the batch) and inserts only the conversions it claimed
+# ids for. The trigger on conversions then finds each claim made by its own row.
+_CLAIM_AND_INSERT = f"""
+, claimed AS (
+    INSERT INTO conversion_external_ids (external_id, conversion_id, "timestamp")
+    SELECT x.external_id, x.id, x.ts FROM x WHERE x.external_id IS NOT NULL
+    ORDER BY x.external_id
+    ON CONFLICT (external_id) DO NOTHING
+    RETURNING conversion_id
+)
+INSERT INTO conversions ({_CONVERSION_COLUMNS})
+SELECT x.id, x.campaign_id, $1::text, x.external_id, x.value, x.currency, x.clip_id, x.ad_id,
+       x.ts, x.metadata
+FROM x
+WHERE x.external_id IS NULL OR x.id IN (SELECT conversion_id FROM claimed)
+ORDER BY x.external_id
+RETURNING external_id, campaign_id
+"""
 _CONVERSION_INSERT_ARRAYS = rawsql.statement(
     f"""
-INSERT INTO conversions ({_CONVERSION_COLUMNS})
-SELECT x.campaign_id, $1::text, x.external_id, x.value, x.currency, x.clip_id, x.ad_id,
-       COALESCE(x.ts, now()), x.metadata::jsonb
-FROM unnest($2::text[], $3::numeric[], $4::text[], $5::uuid[], $6::uuid[], $7::text[],
-            $8::timestamptz[], $9::text[])
-     AS x(external_id, value, currency, campaign_id, clip_id, ad_id, ts, metadata)
-ORDER BY x.external_id
-ON CONFLICT (external_id) DO NOTHING
-RETURNING external_id, campaign_id
-""",
+WITH x AS MATERIALIZED (
+    SELECT gen_random_uuid() AS id, x.external_id, x.value, x.currency, x.campaign_id,
+           x.clip_id, x.ad_id, COALESCE(x.ts, now()) AS ts, x.metadata::jsonb AS metadata
+    FROM unnest($2::text[], $3::numeric[], $4::text[], $5::uuid[], $6::uuid[], $7::text[],
+                $8::timestamptz[], $9::text[])
+         AS x(external_id, value, currency, campaign_id, clip_id, ad_id, ts, metadata)
+)
+{_CLAIM_AND_INSERT}""",
     owner=__name__,
 )
 _INCOMING_TABLE = "ads_conversions_incoming"
@@ -66,14 +85,12 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING_TABLE} (
 """
 # Run by the large-batch test of tests/ads/test_conversions.py.
 _CONVERSION_INSERT_COPIED = f"""
-INSERT INTO conversions ({_CONVERSION_COLUMNS})
-SELECT x.campaign_id, $1::text, x.external_id, x.value, x.currency, x.clip_id, x.ad_id,
-       COALESCE(x.ts, now()), x.metadata
-FROM {_INCOMING_TABLE} x
-ORDER BY x.external_id
-ON CONFLICT (external_id) DO NOTHING
-RETURNING external_id, campaign_id
-"""
+WITH x AS MATERIALIZED (
+    SELECT gen_random_uuid() AS id, x.external_id, x.value, x.currency, x.campaign_id,
+           x.clip_id, x.ad_id, COALESCE(x.ts, now()) AS ts, x.metadata
+    FROM {_INCOMING_TABLE} x
+)
+{_CLAIM_AND_INSERT}"""
 # One statement for every touched campaign, whatever their number. The ids arrive sorted and
 # the join runs from the (small) array to the primary key, so rows are locked in id order
 # and concurrent batches cannot deadlock.
@@ -115,7 +132,8 @@ async def conversion_ingest_batch(
 
     A conversion whose ``external_id`` is already stored (or appears earlier in the same
     batch) is skipped: re-delivering a batch changes nothing, and concurrent deliveries of
-    the same conversion store and count it once (the unique index on external_id decides).
+    the same conversion store and count it once (the primary key of
+    conversion_external_ids decides, across the monthly partitions of conversions).
     Each new conversion adds 1 to its campaign's ``total_conversions``; its ``value`` is
     revenue, summed by :func:`apps.ads.selectors.campaign_rollup`, not a campaign total.
     Rows are inserted, and campaigns updated, in key order so that concurrent batches

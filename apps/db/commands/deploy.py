@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from apps.core.settings import get_settings
 from apps.db.cli import run_command
+from apps.db.commands.partitions import ensure_all_partitions
 from apps.db.deploy import database_deploy
 
 
 def deploy(lock_timeout: float | None = None) -> None:
     """Apply every pending migration, safely: one deploy at a time (an advisory lock), each
-    migration committed together with its history row. Use this to deploy.
+    migration committed together with its history row; then create the missing monthly
+    partitions (as `piccolo db partitions` does). Use this to deploy.
 
     :param lock_timeout:
         Seconds to wait for another running deploy (default: GATEWAYDB_DEPLOY_LOCK_TIMEOUT).
@@ -23,3 +25,6 @@ def deploy(lock_timeout: float | None = None) -> None:
         )
     )
     print(f"deployed: {len(applied)} migration(s) applied" if applied else "up to date")
+    # The coming months' partitions of the history tables (what `piccolo db partitions` does).
+    for name in run_command(ensure_all_partitions()):
+        print(f"created {name}")
