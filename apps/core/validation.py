@@ -120,6 +120,7 @@ RULES: dict[str, str] = {
     "file": "the path is not a file",
     "folder_exists": "the path is a folder",
     "no_overwrite": "the file exists and --force was not given",
+    "history_partition": "a partitioned table without its partition of the history before it",
     # the Prisma import (the reason a source row is quarantined)
     "prisma_schema": "the source is not the expected Prisma schema",
     "id": "a source table without an id column",
