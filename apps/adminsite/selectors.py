@@ -11,8 +11,11 @@ from piccolo.query import Select
 from piccolo.table import Table
 
 from apps.adminsite import registry
+from apps.ads.selectors import LIVE_CAMPAIGN
 from apps.core import rawsql
 from apps.core.db_errors import translate_errors
+from apps.media.selectors import LIVE_ASSET, LIVE_CLIP
+from apps.users.selectors import user_is_live
 
 
 async def row_snapshot(
@@ -146,33 +149,32 @@ def _soft_deleted_table_sql(tables: dict[str, type[Table]]) -> str:
 
 
 #: The rows a form's picker offers, labelled, newest first: only the rows the form can act
-#: on (live rows; predictions without actual figures; soft-deleted rows for restore and
-#: purge). Each query takes its limit as ``$1``.
+#: on (live rows, by the owning apps' definitions; predictions without actual figures;
+#: soft-deleted rows for restore and purge). Each query takes its limit as ``$1``.
 PICKER_SQL: dict[str, str] = {
     name: rawsql.statement(sql, owner=__name__)
     for name, sql in {
         "users": (
             "SELECT u.id, u.email || ' · ' || u.name AS label FROM users u "
-            "WHERE u.deleted_at IS NULL ORDER BY u.created_at DESC, u.id DESC LIMIT $1"
+            f"WHERE {user_is_live('u.id')} ORDER BY u.created_at DESC, u.id DESC LIMIT $1"
         ),
         "campaigns": (
             "SELECT c.id, c.name || ' · ' || c.status || ' · ' || u.email AS label "
             "FROM campaigns c JOIN users u ON u.id = c.user_id "
-            "WHERE c.deleted_at IS NULL AND u.deleted_at IS NULL "
+            f"WHERE {LIVE_CAMPAIGN} "
             "ORDER BY c.created_at DESC, c.name, c.id LIMIT $1"
         ),
         "experiments": (
             "SELECT e.id, e.name || ' · ' || e.status || ' · campaign ' || c.name AS label "
             "FROM experiments e JOIN campaigns c ON c.id = e.campaign_id "
-            "JOIN users u ON u.id = c.user_id "
-            "WHERE e.deleted_at IS NULL AND c.deleted_at IS NULL AND u.deleted_at IS NULL "
+            f"WHERE e.deleted_at IS NULL AND {LIVE_CAMPAIGN} "
             "ORDER BY e.created_at DESC, e.name, e.id LIMIT $1"
         ),
         # every status has a move out of it (the asset state machine), so every live asset
         "assets": (
             "SELECT a.id, a.original_name || ' · ' || a.status || ' · ' || u.email AS label "
             "FROM assets a JOIN users u ON u.id = a.user_id "
-            "WHERE a.deleted_at IS NULL AND u.deleted_at IS NULL "
+            f"WHERE {LIVE_ASSET} "
             "ORDER BY a.created_at DESC, a.original_name, a.id LIMIT $1"
         ),
         "predictions": (
@@ -181,8 +183,7 @@ PICKER_SQL: dict[str, str] = {
             "|| coalesce(p.predicted_roas::text, '-') || ' · ' || u.email AS label "
             "FROM predictions p JOIN clips c ON c.id = p.clip_id "
             "JOIN assets a ON a.id = c.asset_id JOIN users u ON u.id = a.user_id "
-            f"WHERE {_LIVE_ACTUALS} AND c.deleted_at IS NULL AND a.deleted_at IS NULL "
-            "AND u.deleted_at IS NULL "
+            f"WHERE {_LIVE_ACTUALS} AND {LIVE_CLIP} "
             "ORDER BY p.created_at DESC, p.id DESC LIMIT $1"
         ),
         "deleted_rows": _deleted_rows_picker(registry.soft_deletable_tables()),
