@@ -27,13 +27,45 @@ async def _drop_invalid_index(engine: Engine[Any], name: str) -> None:
     # A concurrent build that was interrupted (a killed deploy, a lost connection) leaves an
     # invalid index under the name: IF NOT EXISTS would skip the build and keep it for good.
     # The name is an identifier (matched by _CONCURRENT_INDEX), safe to inline.
-    rows = await engine.run_ddl(
-        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        f"WHERE c.relname = '{name}' AND NOT i.indisvalid "
-        "AND c.relnamespace = ANY (current_schemas(false)::regnamespace[])"
-    )
-    if rows:
-        await engine.run_ddl(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    # When the interrupted build's backend is still running (a killed client is not noticed
+    # by default), the DROP waits for it; if that build then completes, the two catalog
+    # updates race and the DROP fails with "tuple concurrently updated". Look again: the
+    # index is valid by then and is kept (IF NOT EXISTS then skips the build).
+    for attempt in range(RACE_RETRIES):
+        rows = await engine.run_ddl(
+            "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            f"WHERE c.relname = '{name}' AND NOT i.indisvalid "
+            "AND c.relnamespace = ANY (current_schemas(false)::regnamespace[])"
+        )
+        if not rows:
+            return
+        try:
+            await engine.run_ddl(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            return
+        except Exception as error:
+            if not _lost_catalog_race(error) or attempt == RACE_RETRIES - 1:
+                raise
+
+
+RACE_RETRIES = 3
+_DROP_IF_EXISTS = re.compile(r"^\s*DROP\s+INDEX\s+CONCURRENTLY\s+IF\s+EXISTS\s", re.IGNORECASE)
+
+
+def _lost_catalog_race(error: Exception) -> bool:
+    return "tuple concurrently updated" in str(error)
+
+
+async def _run_statement(engine: Engine[Any], statement: str) -> None:
+    # An idempotent DROP INDEX CONCURRENTLY IF EXISTS that lost the same race (an orphaned
+    # build of that index finishing meanwhile) simply runs again.
+    for attempt in range(RACE_RETRIES):
+        try:
+            await engine.run_ddl(statement)
+            return
+        except Exception as error:
+            retry = _DROP_IF_EXISTS.match(statement) and _lost_catalog_race(error)
+            if not retry or attempt == RACE_RETRIES - 1:
+                raise
 
 
 def sql_step(*statements: str) -> Callable[[], Awaitable[None]]:
@@ -50,7 +82,7 @@ def sql_step(*statements: str) -> Callable[[], Awaitable[None]]:
             match = _CONCURRENT_INDEX.match(statement)
             if match:
                 await _drop_invalid_index(engine, match.group("name"))
-            await engine.run_ddl(statement)
+            await _run_statement(engine, statement)
 
     # Read by `piccolo db sql` so the migration lint sees raw steps too.
     setattr(run, "statements", statements)  # noqa: B010

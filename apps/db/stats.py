@@ -77,10 +77,18 @@ APPLIED_MIGRATIONS = rawsql.statement("SELECT app_name, name FROM migration", ow
 
 LARGEST_TABLES = rawsql.statement(
     f"""
-SELECT c.relname AS table, pg_total_relation_size(c.oid) AS total_bytes,
-       pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes,
-       s.n_live_tup AS live_rows
-FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+SELECT c.relname AS table, sum(pg_total_relation_size(t.relid))::bigint AS total_bytes,
+       sum(pg_relation_size(t.relid))::bigint AS table_bytes,
+       sum(pg_indexes_size(t.relid))::bigint AS index_bytes,
+       sum(s.n_live_tup)::bigint AS live_rows
+FROM pg_class c
+CROSS JOIN LATERAL pg_partition_tree(c.oid) t
+LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid
+-- a partitioned table counts once, with its partitions' sizes and rows
+WHERE NOT c.relispartition
+  AND (c.relkind = 'p' OR c.oid IN (SELECT relid FROM pg_stat_user_tables))
+  AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+GROUP BY c.oid, c.relname
 ORDER BY total_bytes DESC, c.relname LIMIT {TOP}
 """,
     owner=__name__,
