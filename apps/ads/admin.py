@@ -20,7 +20,6 @@ from apps.adminsite.pickers import row_picker
 from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.ads import services
-from apps.ads.errors import AdsValidationError
 from apps.ads.selectors import campaign_is_live
 from apps.ads.tables import (
     Campaign,
@@ -31,7 +30,7 @@ from apps.ads.tables import (
     PerformanceMetric,
 )
 from apps.core.errors import GatewayError, NotFoundError
-from apps.core.validation import json_object, not_blank, raising
+from apps.core.validation import json_object, not_blank
 from apps.media.admin import LIVE_ASSET
 from apps.users.admin import LIVE_USER
 
@@ -78,12 +77,11 @@ async def create_campaign(values: dict[str, Any]) -> uuid.UUID:
 async def update_experiment(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
     """An experiment's name, description and metadata, checked as the ads services do."""
     values: dict[str, Any] = {}
-    with raising(AdsValidationError):
-        for name, value in changes.items():
-            if name in ("name", "description"):
-                values[name] = None if value is None else not_blank(value, field=name)
-            else:
-                values[name] = json_object(value, field=name)
+    for name, value in changes.items():
+        if name in ("name", "description"):
+            values[name] = None if value is None else not_blank(value, field=name)
+        else:
+            values[name] = json_object(value, field=name)
     await admin_columns_update(table=Experiment, row_id=row_id, values=values)
 
 

@@ -5,7 +5,6 @@ first gives a clearer message and saves a round trip.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import functools
 import inspect
@@ -18,7 +17,6 @@ from collections.abc import (
     Callable,
     Collection,
     Iterable,
-    Iterator,
     Mapping,
     MutableMapping,
     Sequence,
@@ -201,50 +199,50 @@ MONEY_MAX = Decimal("99999999.99")  # NUMERIC(10, 2)
 _CENT = Decimal("0.01")
 
 
-def money(value: Any, *, field: str, error: type[ValidationError] = ValidationError) -> Decimal:
+def money(value: Any, *, field: str) -> Decimal:
     """An exact, non-negative amount with at most two decimal places that fits NUMERIC(10,2).
 
     Floats are refused (``type``): 0.1 + 0.2 is not 0.3, and money must be exact. Then
     ``finite``, ``min`` (negative), ``max`` and ``scale`` (more than two decimal places).
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise error(
+        raise ValidationError(
             f"{field} must be a Decimal (or an int), not {type(value).__name__}",
             field=field,
             rule="type",
         )
     amount = Decimal(value)
     if not amount.is_finite():
-        raise error(f"{field} must be a finite amount", field=field, rule="finite")
+        raise ValidationError(f"{field} must be a finite amount", field=field, rule="finite")
     if amount < 0:
-        raise error(f"{field} must not be negative", field=field, rule="min")
+        raise ValidationError(f"{field} must not be negative", field=field, rule="min")
     if amount > MONEY_MAX:
-        raise error(f"{field} must be at most {MONEY_MAX}", field=field, rule="max")
+        raise ValidationError(f"{field} must be at most {MONEY_MAX}", field=field, rule="max")
     if amount != amount.quantize(_CENT):
-        raise error(f"{field} must have at most two decimal places", field=field, rule="scale")
+        raise ValidationError(
+            f"{field} must have at most two decimal places", field=field, rule="scale"
+        )
     return amount
 
 
-def count(value: Any, *, field: str, error: type[ValidationError] = ValidationError) -> int:
+def count(value: Any, *, field: str) -> int:
     """A non-negative whole number that fits a BIGINT (``type``, ``min``, ``int64``)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise error(f"{field} must be an int", field=field, rule="type")
+        raise ValidationError(f"{field} must be an int", field=field, rule="type")
     if value < 0:
-        raise error(f"{field} must not be negative", field=field, rule="min")
+        raise ValidationError(f"{field} must not be negative", field=field, rule="min")
     if value > INT64_MAX:
-        raise error(f"{field} must fit a 64-bit integer", field=field, rule="int64")
+        raise ValidationError(f"{field} must fit a 64-bit integer", field=field, rule="int64")
     return value
 
 
 _CURRENCY_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def currency(
-    value: Any, *, field: str = "currency", error: type[ValidationError] = ValidationError
-) -> str:
+def currency(value: Any, *, field: str = "currency") -> str:
     """A three-letter ISO 4217 code in capitals, such as USD (``iso4217``)."""
     if not isinstance(value, str) or len(value) != 3 or not set(value) <= _CURRENCY_LETTERS:
-        raise error(
+        raise ValidationError(
             f"{field} must be a 3-letter ISO 4217 code such as USD", field=field, rule="iso4217"
         )
     return value
@@ -256,11 +254,12 @@ def not_before(
     *,
     field: str,
     start_field: str,
-    error: type[ValidationError] = ValidationError,
 ) -> None:
     """``end`` (the value of ``field``) must not come before ``start`` when both are set."""
     if start is not None and end is not None and end < start:
-        raise error(f"{field} must not be before {start_field}", field=field, rule="after_start")
+        raise ValidationError(
+            f"{field} must not be before {start_field}", field=field, rule="after_start"
+        )
 
 
 # --- The boundary: one decorator every public service and selector wears -------------------
@@ -552,7 +551,8 @@ def validated(
     """Check the keyword arguments of an async service or selector at the boundary.
 
     ``@validated`` raises ValidationError; ``@validated(error=AppError)`` raises the app's
-    own subclass, and ``errors={"field": Cls}`` a subclass for one argument.
+    own subclass, and ``errors={"field": Cls}`` a subclass for one argument, both for the
+    argument checks and for the checks of this module that the body runs.
     """
     if func is None:
         return lambda f: _validated(f, error, errors or {})
@@ -569,6 +569,7 @@ def _validated(
         if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY
     )
     checks: dict[str, Check | None] = {}
+    converts = error is not ValidationError or bool(errors)
     resolved = False
     label = func.__qualname__
 
@@ -610,27 +611,17 @@ def _validated(
             raise refuse(failure) from None
         # The queries of this call are counted under its name (apps/core/observability.py),
         # unless an outer call (a service, an admin request, a command) already named them.
-        if operation_var.get() != DEFAULT_OPERATION:
-            return await func(**kwargs)
-        token = operation_var.set(label)
+        token = operation_var.set(label) if operation_var.get() == DEFAULT_OPERATION else None
         try:
             return await func(**kwargs)
+        except ValidationError as failure:
+            # A check of this module run in the body (money, not_blank, ...) raises the base
+            # class; at the boundary it becomes the app's own, like the argument checks above.
+            if converts and type(failure) is ValidationError:
+                raise refuse(failure) from None
+            raise
         finally:
-            operation_var.reset(token)
+            if token is not None:
+                operation_var.reset(token)
 
     return cast(F, wrapper)
-
-
-@contextlib.contextmanager
-def raising(error: type[ValidationError]) -> Iterator[None]:
-    """In the block, a check that raises the base ValidationError raises ``error`` instead.
-
-    For the checks without an ``error=`` argument (``one_of``, ``not_blank``, ``aware``,
-    ``json_object``): ``with raising(AdsValidationError): not_blank(name, field="name")``.
-    """
-    try:
-        yield
-    except ValidationError as failure:
-        if type(failure) is not ValidationError:
-            raise
-        raise error(failure.message, field=failure.field, rule=failure.rule) from None

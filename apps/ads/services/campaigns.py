@@ -36,7 +36,6 @@ from apps.core.validation import (
     money,
     not_before,
     not_blank,
-    raising,
     validated,
 )
 from apps.core.validation import (
@@ -129,7 +128,7 @@ def _optional_text(value: str | None, *, field: str) -> str | None:
 def _dates(start: datetime.datetime | None, end: datetime.datetime | None) -> None:
     aware(start, field="start_date")
     aware(end, field="end_date")
-    not_before(start, end, field="end_date", start_field="start_date", error=AdsValidationError)
+    not_before(start, end, field="end_date", start_field="start_date")
 
 
 # One statement: the owner's liveness is checked by the INSERT itself (no row when the user
@@ -179,29 +178,26 @@ async def campaign_create(
     ConflictError (field ``meta_campaign_id``) when another campaign has that Meta id, and
     AdsValidationError naming the field for a bad value.
     """
-    with raising(AdsValidationError):
-        _dates(start_date, end_date)
-        args = (
-            user_id,
-            not_blank(name, field="name"),
-            description,
-            Objective(objective).value,
-            money(budget, field="budget", error=AdsValidationError),
-            None
-            if daily_budget is None
-            else money(daily_budget, field="daily_budget", error=AdsValidationError),
-            check_currency(currency, error=AdsValidationError),
-            _optional_text(meta_campaign_id, field="meta_campaign_id"),
-            _optional_text(meta_ad_set_id, field="meta_ad_set_id"),
-            _optional_text(meta_account_id, field="meta_account_id"),
-            json_object(target_audience, field="target_audience"),
-            _locations(target_locations),
-            _age_range(target_age_range),
-            start_date,
-            end_date,
-            json_object(metadata, field="metadata"),
-            campaign_id,
-        )
+    _dates(start_date, end_date)
+    args = (
+        user_id,
+        not_blank(name, field="name"),
+        description,
+        Objective(objective).value,
+        money(budget, field="budget"),
+        None if daily_budget is None else money(daily_budget, field="daily_budget"),
+        check_currency(currency),
+        _optional_text(meta_campaign_id, field="meta_campaign_id"),
+        _optional_text(meta_ad_set_id, field="meta_ad_set_id"),
+        _optional_text(meta_account_id, field="meta_account_id"),
+        json_object(target_audience, field="target_audience"),
+        _locations(target_locations),
+        _age_range(target_age_range),
+        start_date,
+        end_date,
+        json_object(metadata, field="metadata"),
+        campaign_id,
+    )
     row = await rawsql.fetchrow(
         rawsql.engine_of(Campaign), _CAMPAIGN_INSERT, *args, record_class=CampaignRecord
     )
@@ -214,11 +210,9 @@ async def campaign_create(
 _UPDATE_CHECKS: dict[str, Any] = {
     "name": lambda value: not_blank(value, field="name"),
     "objective": lambda value: Objective(value).value,
-    "budget": lambda value: money(value, field="budget", error=AdsValidationError),
-    "daily_budget": lambda value: (
-        None if value is None else money(value, field="daily_budget", error=AdsValidationError)
-    ),
-    "currency": lambda value: check_currency(value, error=AdsValidationError),
+    "budget": lambda value: money(value, field="budget"),
+    "daily_budget": lambda value: None if value is None else money(value, field="daily_budget"),
+    "currency": lambda value: check_currency(value),
     "meta_campaign_id": lambda value: _optional_text(value, field="meta_campaign_id"),
     "meta_ad_set_id": lambda value: _optional_text(value, field="meta_ad_set_id"),
     "meta_account_id": lambda value: _optional_text(value, field="meta_account_id"),
@@ -273,13 +267,12 @@ async def campaign_update(
         end_date=end_date,
         metadata=metadata,
     )
-    with raising(AdsValidationError):
-        values: dict[Column | str, Any] = {
-            Campaign._meta.get_column_by_name(column): _UPDATE_CHECKS.get(column, _same)(value)
-            for column, value in changes.items()
-        }
-        if "start_date" in changes and "end_date" in changes:
-            _dates(changes["start_date"], changes["end_date"])
+    values: dict[Column | str, Any] = {
+        Campaign._meta.get_column_by_name(column): _UPDATE_CHECKS.get(column, _same)(value)
+        for column, value in changes.items()
+    }
+    if "start_date" in changes and "end_date" in changes:
+        _dates(changes["start_date"], changes["end_date"])
     if not values:
         return await campaign_get(campaign_id=campaign_id)
     row = await rawsql.fetchrow_query(
@@ -353,10 +346,10 @@ async def campaign_add_totals(
     an unknown id is CampaignNotFoundError.
     """
     added: dict[str, Any] = {
-        "spend": money(spend, field="spend", error=AdsValidationError),
-        "impressions": count(impressions, field="impressions", error=AdsValidationError),
-        "clicks": count(clicks, field="clicks", error=AdsValidationError),
-        "conversions": count(conversions, field="conversions", error=AdsValidationError),
+        "spend": money(spend, field="spend"),
+        "impressions": count(impressions, field="impressions"),
+        "clicks": count(clicks, field="clicks"),
+        "conversions": count(conversions, field="conversions"),
     }
     where: Any = Campaign.id == campaign_id
     for argument, column, maximum in _TOTALS:

@@ -17,7 +17,6 @@ from apps.core.validation import (
     json_object,
     money,
     not_blank,
-    raising,
     validated,
 )
 
@@ -118,8 +117,8 @@ def _conversion(index: int, item: Any) -> tuple[ConversionInput, str]:
             f"{where}.external_id must be a string", field=f"{where}.external_id", rule="type"
         )
     not_blank(item.external_id, field=f"{where}.external_id")
-    money(item.value, field=f"{where}.value", error=AdsValidationError)
-    currency(item.currency, field=f"{where}.currency", error=AdsValidationError)
+    money(item.value, field=f"{where}.value")
+    currency(item.currency, field=f"{where}.currency")
     aware(item.timestamp, field=f"{where}.timestamp")
     return item, json_object(item.metadata, field=f"{where}.metadata")
 
@@ -141,11 +140,10 @@ async def conversion_ingest_batch(
     naming ``campaign_id`` or ``attributed_clip_id``): nothing is half written.
     """
     source_value = ConversionSource(source).value
-    with raising(AdsValidationError):
-        checked = sorted(
-            (_conversion(i, item) for i, item in enumerate(conversions)),
-            key=lambda pair: pair[0].external_id,
-        )
+    checked = sorted(
+        (_conversion(i, item) for i, item in enumerate(conversions)),
+        key=lambda pair: pair[0].external_id,
+    )
     items = [item for item, _ in checked]
     metadata = [text for _, text in checked]
     if not items:

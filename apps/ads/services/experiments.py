@@ -34,7 +34,6 @@ from apps.core.validation import (
     json_object,
     not_before,
     not_blank,
-    raising,
     validated,
 )
 
@@ -142,26 +141,24 @@ async def experiment_create(
     ``variants``: at least two ``{"id": ..., "name": ..., "settings": {...}}`` with distinct
     ids; their impressions, clicks and conversions start at 0.
     """
-    with raising(AdsValidationError):
-        aware(start_date, field="start_date")
-        aware(end_date, field="end_date")
-        not_before(
-            start_date,
-            end_date,
-            field="end_date",
-            start_field="start_date",
-            error=AdsValidationError,
-        )
-        args = (
-            campaign_id,
-            not_blank(name, field="name"),
-            description,
-            json.dumps(_variants(variants)),
-            start_date,
-            end_date,
-            json_object(metadata, field="metadata"),
-            experiment_id,
-        )
+    aware(start_date, field="start_date")
+    aware(end_date, field="end_date")
+    not_before(
+        start_date,
+        end_date,
+        field="end_date",
+        start_field="start_date",
+    )
+    args = (
+        campaign_id,
+        not_blank(name, field="name"),
+        description,
+        json.dumps(_variants(variants)),
+        start_date,
+        end_date,
+        json_object(metadata, field="metadata"),
+        experiment_id,
+    )
     row = await rawsql.fetchrow(
         rawsql.engine_of(Experiment), _EXPERIMENT_INSERT, *args, record_class=ExperimentRecord
     )
@@ -267,15 +264,14 @@ async def experiment_record(
     Only a RUNNING or PAUSED experiment accepts counts (InvalidExperimentTransitionError
     otherwise); an unknown variant is VariantNotFoundError.
     """
-    with raising(AdsValidationError):
-        args = (
-            experiment_id,
-            not_blank(variant_id, field="variant_id"),
-            count(impressions, field="impressions", error=AdsValidationError),
-            count(clicks, field="clicks", error=AdsValidationError),
-            count(conversions, field="conversions", error=AdsValidationError),
-            list(EXPERIMENT_RECORDING),
-        )
+    args = (
+        experiment_id,
+        not_blank(variant_id, field="variant_id"),
+        count(impressions, field="impressions"),
+        count(clicks, field="clicks"),
+        count(conversions, field="conversions"),
+        list(EXPERIMENT_RECORDING),
+    )
     variants = await rawsql.fetchval(rawsql.engine_of(Experiment), _EXPERIMENT_RECORD, *args)
     if variants is not None:
         return variants_of(variants)

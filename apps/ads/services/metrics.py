@@ -16,7 +16,7 @@ from apps.ads.selectors import PERFORMANCE_METRIC_COLUMNS
 from apps.ads.tables import PerformanceMetric
 from apps.core import rawsql
 from apps.core.errors import NotFoundError, ValidationError
-from apps.core.validation import count, json_object, money, not_blank, raising, validated
+from apps.core.validation import count, json_object, money, not_blank, validated
 from apps.media.selectors import asset_is_live
 
 # roas = revenue / spend rounded to 2 places (0 when spend is 0: the column is NOT NULL);
@@ -61,26 +61,25 @@ async def performance_metric_upsert(
     """
     if isinstance(date, datetime.datetime) or not isinstance(date, datetime.date):
         raise AdsValidationError("date must be a datetime.date", field="date", rule="type")
-    impressions = count(impressions, field="impressions", error=AdsValidationError)
-    clicks = count(clicks, field="clicks", error=AdsValidationError)
+    impressions = count(impressions, field="impressions")
+    clicks = count(clicks, field="clicks")
     if clicks > impressions:
         raise AdsValidationError(
             f"clicks ({clicks}) cannot exceed impressions ({impressions})",
             field="clicks",
             rule="max",
         )
-    with raising(AdsValidationError):
-        args = (
-            asset_id,
-            not_blank(platform, field="platform").lower(),
-            date,
-            impressions,
-            clicks,
-            count(conversions, field="conversions", error=AdsValidationError),
-            money(spend, field="spend", error=AdsValidationError),
-            money(revenue, field="revenue", error=AdsValidationError),
-            None if raw_data is None else json_object(raw_data, field="raw_data"),
-        )
+    args = (
+        asset_id,
+        not_blank(platform, field="platform").lower(),
+        date,
+        impressions,
+        clicks,
+        count(conversions, field="conversions"),
+        money(spend, field="spend"),
+        money(revenue, field="revenue"),
+        None if raw_data is None else json_object(raw_data, field="raw_data"),
+    )
     try:
         row = await rawsql.fetchrow(
             rawsql.engine_of(PerformanceMetric),
