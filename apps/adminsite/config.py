@@ -26,11 +26,9 @@ Creator = Callable[[dict[str, Any]], Awaitable[Any]]
 LiveCondition = Callable[[str], str]
 
 
-def dead_parents_sql(table: type[Table], column: str, live: str | LiveCondition) -> str:
+def dead_parents_sql(table: type[Table], column: str, live: LiveCondition) -> str:
     """The registered statement selecting the ``id`` of every parent (through ``table``'s
     foreign key ``column``) that ``live`` (the parent's app's condition) says is not live."""
-    if isinstance(live, str):
-        return rawsql.statement(live, owner=__name__)
     foreign_key = next(
         (c for c in table._meta.foreign_key_columns if c._meta.db_column_name == column), None
     )
@@ -70,8 +68,7 @@ class GatewayTableConfig(TableConfig):
         parent ids that are not live (soft-deleted, or under a soft-deleted parent). The
         lists hide the rows of those parents, like the parents themselves, unless they
         filter on ``deleted_at``. The ids are read first (usually none: then the list's query
-        is unchanged, index-only deep pages included). A plain SQL string selecting those
-        ids (``id``) is taken as is, for a parent whose app exports no condition yet.
+        is unchanged, index-only deep pages included).
     """
 
     read_only: bool = False
@@ -83,7 +80,7 @@ class GatewayTableConfig(TableConfig):
     create: Creator | None = None
     creatable_columns: list[Column] = field(default_factory=list)
     create_hint: str = "their services and forms"
-    live_parents: tuple[str, str | LiveCondition] | None = None
+    live_parents: tuple[str, LiveCondition] | None = None
     #: The registered statement selecting the not-live parents' ids (from ``live_parents``).
     dead_parents_sql: str | None = field(init=False, default=None)
 

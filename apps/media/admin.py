@@ -22,8 +22,7 @@ from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import json_object, not_blank
-from apps.media import selectors
-from apps.media.selectors import asset_is_live
+from apps.media.selectors import asset_is_live, clip_is_live
 from apps.media.services import asset_transition, prediction_fill_actuals, prediction_record
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
 from apps.users.admin import LIVE_USER
@@ -31,11 +30,7 @@ from apps.users.admin import LIVE_USER
 # The rows whose parent is not live (the media app's definitions, see apps.media.selectors):
 # the admin's lists of clips and predictions leave them out.
 LIVE_ASSET = ("asset_id", asset_is_live)
-LIVE_CLIP = (
-    "clip_id",
-    "SELECT c.id FROM clips c JOIN assets a ON a.id = c.asset_id "
-    f"WHERE NOT ({selectors.LIVE_CLIP})",
-)
+LIVE_CLIP = ("clip_id", clip_is_live)
 
 
 def normalise(changes: dict[str, Any]) -> dict[str, Any]:

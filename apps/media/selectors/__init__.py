@@ -40,6 +40,7 @@ from apps.media.selectors.clips import (
 from apps.media.selectors.predictions import (
     LIVE_CLIP,
     PREDICTION_COLUMNS,
+    clip_is_live,
     prediction_accuracy_report,
     prediction_get,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "asset_list",
     "check_stream_page",
     "clip_get",
+    "clip_is_live",
     "clip_list",
     "clip_list_top",
     "clip_stream",

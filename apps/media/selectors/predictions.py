@@ -15,6 +15,16 @@ PREDICTION_COLUMNS = rawsql.columns(Prediction, "p")
 LIVE_CLIP = f"c.deleted_at IS NULL AND {LIVE_ASSET}"
 """The clip ``c`` (joined to its asset ``a``) is live."""
 
+
+def clip_is_live(clip_id: str) -> str:
+    """The SQL condition "the clip ``clip_id`` is live" (``LIVE_CLIP`` for another query's
+    column or ``$n`` parameter): not soft-deleted, its asset and the asset's owner live."""
+    return (
+        "EXISTS (SELECT 1 FROM clips c JOIN assets a ON a.id = c.asset_id "
+        f"WHERE c.id = {clip_id} AND {LIVE_CLIP})"
+    )
+
+
 _PREDICTION_BY_ID = rawsql.statement(
     f"SELECT {PREDICTION_COLUMNS} FROM predictions p JOIN clips c ON c.id = p.clip_id "
     f"JOIN assets a ON a.id = c.asset_id WHERE p.id = $1 AND {LIVE_CLIP}",
