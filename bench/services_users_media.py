@@ -221,8 +221,8 @@ async def main(rounds: int, calls: int) -> list[Result]:
     verify_sql = user_services._VERIFY_API_KEY
     key_hash = user_services.hash_api_key(issued.key)
     resolution = user_services.LAST_USED_RESOLUTION
-    first_page_sql = clip_selectors._CLIP_LIST[False]
-    next_page_sql = clip_selectors._CLIP_LIST[True]
+    first_page_sql = clip_selectors._CLIP_LIST.statements[(False, False)]
+    next_page_sql = clip_selectors._CLIP_LIST.statements[(False, True)]
     bulk_sql = clip_services._BULK_INSERT_CLIPS
     nested_sqls = (
         asset_selectors._ASSET_BY_ID,
@@ -246,13 +246,13 @@ async def main(rounds: int, calls: int) -> list[Result]:
         return await media_selectors.clip_list(asset_id=deep_asset, limit=50)
 
     async def raw_page() -> Any:
-        return await raw_pool.fetch(first_page_sql, deep_asset, None, 51)
+        return await raw_pool.fetch(first_page_sql, deep_asset, 51)
 
     async def ours_deep() -> Any:
         return await media_selectors.clip_list(asset_id=deep_asset, limit=50, cursor=deep_cursor)
 
     async def raw_deep() -> Any:
-        return await raw_pool.fetch(next_page_sql, deep_asset, None, 51, before[0], before[1])
+        return await raw_pool.fetch(next_page_sql, deep_asset, before[0], before[1], 51)
 
     async def ours_nested() -> Any:
         return await media_selectors.asset_get_with_clips(asset_id=nested_asset)

@@ -12,9 +12,8 @@ of filters, all built here at import time.
 from __future__ import annotations
 
 import datetime
-import itertools
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from apps.ads.errors import AdsValidationError, CampaignNotFoundError, ExperimentNotFoundError
@@ -29,8 +28,8 @@ from apps.ads.records import (
 )
 from apps.ads.tables import Campaign, CampaignStatus, Conversion, Experiment, PerformanceMetric
 from apps.core import rawsql
-from apps.core.keyset import cursor_after, keyset_page
-from apps.core.pagination import Page, page_size
+from apps.core.keyset import KeysetList, optional
+from apps.core.pagination import Page
 from apps.core.records import Column
 from apps.core.replicas import lag_tolerant
 from apps.core.validation import validated
@@ -81,73 +80,6 @@ def _not_found(campaign_id: uuid.UUID) -> CampaignNotFoundError:
     return CampaignNotFoundError(f"campaign {campaign_id} not found", field="campaign_id")
 
 
-def _list_statements(
-    *, select: str, order: str, fixed: Sequence[str], optional: Sequence[str]
-) -> dict[tuple[bool, ...], str]:
-    """Every variant of a keyset list statement, keyed by which ``optional`` conditions it has.
-
-    Conditions write ``$?`` for each parameter; the variant numbers them in order (``fixed``
-    first, then the optional ones given, in order) and ends with ``LIMIT`` as the last one.
-    """
-    variants = {}
-    for flags in itertools.product((False, True), repeat=len(optional)):
-        conditions = [*fixed, *(c for c, on in zip(optional, flags, strict=True) if on)]
-        sql = f"{select} WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT $?"
-        number = 0
-        while "$?" in sql:
-            number += 1
-            sql = sql.replace("$?", f"${number}", 1)
-        variants[flags] = rawsql.statement(sql, owner=__name__)
-    return variants
-
-
-async def _page(
-    sql: str,
-    args: list[Any],
-    *,
-    size: int,
-    list_name: str,
-    sort_key: str,
-    record_class: type[R],
-) -> Page[R]:
-    rows = await rawsql.fetch(
-        rawsql.engine_of(Campaign), sql, *args, size + 1, record_class=record_class
-    )
-    page = keyset_page(
-        rows,
-        limit=size,
-        list_name=list_name,
-        key=lambda r: (r[sort_key], r["id"]),  # type: ignore[index]
-    )
-    return Page(items=page.items, next_cursor=page.next_cursor)
-
-
-async def _campaign_page(
-    statements: dict[tuple[bool, ...], str],
-    *,
-    campaign_id: uuid.UUID,
-    entity: str,
-    limit: int | None,
-    cursor: str | None,
-    sort_key: str,
-    record_class: type[R],
-) -> Page[R]:
-    """A page of a live campaign's children (``statements`` keyed by (cursor,))."""
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"{entity}:{campaign_id}"
-    args: list[Any] = [campaign_id]
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    return await _page(
-        statements[(cursor is not None,)],
-        args,
-        size=page_size(limit),
-        list_name=list_name,
-        sort_key=sort_key,
-        record_class=record_class,
-    )
-
-
 _CAMPAIGN_GET = rawsql.statement(
     f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns c WHERE c.id = $1 AND {LIVE_CAMPAIGN}",
     owner=__name__,
@@ -165,12 +97,15 @@ async def campaign_get(*, campaign_id: uuid.UUID) -> CampaignRecord:
     return row
 
 
-# Keyed by (user filter, status filter, cursor).
-_CAMPAIGN_LIST = _list_statements(
+_CAMPAIGN_LIST: KeysetList[CampaignSummary] = KeysetList(
+    Campaign,
     select=f"SELECT {CAMPAIGN_SUMMARY_COLUMNS} FROM campaigns c",
-    order="c.created_at DESC, c.id DESC",
-    fixed=(LIVE_CAMPAIGN,),
-    optional=("c.user_id = $?", "c.status = $?", "(c.created_at, c.id) < ($?, $?)"),
+    where=(LIVE_CAMPAIGN,),
+    filters={"user": optional("c.user_id = $?"), "status": optional("c.status = $?")},
+    order=(("c.created_at", "DESC"), ("c.id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=CampaignSummary,
+    owner=__name__,
 )
 
 
@@ -183,24 +118,16 @@ async def campaign_list(
     cursor: str | None = None,
 ) -> Page[CampaignSummary]:
     """Live campaigns, newest first (created_at, then id, descending), one page at a time."""
-    size = page_size(limit)
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"campaigns:{user_id}:{status}"
-    args: list[Any] = []
-    if user_id is not None:
-        args.append(user_id)
-    if status is not None:
-        args.append(CampaignStatus(status).value)
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    sql = _CAMPAIGN_LIST[(user_id is not None, status is not None, cursor is not None)]
-    return await _page(
-        sql,
-        args,
-        size=size,
-        list_name=list_name,
-        sort_key="created_at",
-        record_class=CampaignSummary,
+    status_value = CampaignStatus(status).value if status is not None else None
+    args = [value for value in (user_id, status_value) if value is not None]
+    return await _CAMPAIGN_LIST.page(
+        *args,
+        limit=limit,
+        cursor=cursor,
+        # The filters are part of the list: a cursor of another filter is refused.
+        list_name=f"campaigns:{user_id}:{status}",
+        user=user_id is not None,
+        status=status_value is not None,
     )
 
 
@@ -224,12 +151,14 @@ async def experiment_get(*, experiment_id: uuid.UUID) -> ExperimentRecord:
     return row
 
 
-# Keyed by (cursor,).
-_EXPERIMENT_LIST = _list_statements(
+_EXPERIMENT_LIST: KeysetList[ExperimentRecord] = KeysetList(
+    Experiment,
     select=f"SELECT {EXPERIMENT_COLUMNS} FROM experiments e",
-    order="e.created_at DESC, e.id DESC",
-    fixed=("e.campaign_id = $?", "e.deleted_at IS NULL", campaign_is_live("$1")),
-    optional=("(e.created_at, e.id) < ($?, $?)",),
+    where=("e.campaign_id = $1", "e.deleted_at IS NULL", campaign_is_live("$1")),
+    order=(("e.created_at", "DESC"), ("e.id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=ExperimentRecord,
+    owner=__name__,
 )
 
 
@@ -238,23 +167,19 @@ async def experiment_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ExperimentRecord]:
     """Live experiments of a live campaign, newest first, one page at a time."""
-    return await _campaign_page(
-        _EXPERIMENT_LIST,
-        campaign_id=campaign_id,
-        entity="experiments",
-        limit=limit,
-        cursor=cursor,
-        sort_key="created_at",
-        record_class=ExperimentRecord,
+    return await _EXPERIMENT_LIST.page(
+        campaign_id, limit=limit, cursor=cursor, list_name=f"experiments:{campaign_id}"
     )
 
 
-# Keyed by (cursor,).
-_CONVERSION_LIST = _list_statements(
+_CONVERSION_LIST: KeysetList[ConversionRecord] = KeysetList(
+    Conversion,
     select=f"SELECT {CONVERSION_COLUMNS} FROM conversions cv",
-    order="cv.timestamp DESC, cv.id DESC",
-    fixed=("cv.campaign_id = $?", campaign_is_live("$1")),
-    optional=("(cv.timestamp, cv.id) < ($?, $?)",),
+    where=("cv.campaign_id = $1", campaign_is_live("$1")),
+    order=(("cv.timestamp", "DESC"), ("cv.id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=ConversionRecord,
+    owner=__name__,
 )
 
 
@@ -263,23 +188,20 @@ async def conversion_list(
     *, campaign_id: uuid.UUID, limit: int | None = None, cursor: str | None = None
 ) -> Page[ConversionRecord]:
     """Conversions attributed to a live campaign, latest first (timestamp, then id)."""
-    return await _campaign_page(
-        _CONVERSION_LIST,
-        campaign_id=campaign_id,
-        entity="conversions",
-        limit=limit,
-        cursor=cursor,
-        sort_key="timestamp",
-        record_class=ConversionRecord,
+    return await _CONVERSION_LIST.page(
+        campaign_id, limit=limit, cursor=cursor, list_name=f"conversions:{campaign_id}"
     )
 
 
-# Keyed by (platform filter, cursor).
-_PERFORMANCE_METRIC_LIST = _list_statements(
+_PERFORMANCE_METRIC_LIST: KeysetList[PerformanceMetricRecord] = KeysetList(
+    PerformanceMetric,
     select=f"SELECT {PERFORMANCE_METRIC_COLUMNS} FROM performance_metrics pm",
-    order="pm.date DESC, pm.id DESC",
-    fixed=("pm.asset_id = $?", "pm.date BETWEEN $? AND $?", asset_is_live("$1")),
-    optional=("pm.platform = $?", "(pm.date, pm.id) < ($?, $?)"),
+    where=("pm.asset_id = $1", "pm.date BETWEEN $2 AND $3", asset_is_live("$1")),
+    filters={"platform": optional("pm.platform = $?")},
+    order=(("pm.date", "DESC"), ("pm.id", "DESC")),
+    types=(datetime.date, uuid.UUID),
+    record_class=PerformanceMetricRecord,
+    owner=__name__,
 )
 
 
@@ -295,21 +217,18 @@ async def performance_metric_list(
     cursor: str | None = None,
 ) -> Page[PerformanceMetricRecord]:
     """Daily figures of a live asset between two dates (inclusive), latest day first."""
-    size = page_size(limit)
-    # The filters are part of the list: a cursor of another filter is refused.
-    list_name = f"performance_metrics:{asset_id}:{platform}:{date_from}:{date_to}"
-    args: list[Any] = [asset_id, date_from, date_to]
-    if platform is not None:
-        args.append(platform.strip().lower())  # stored in lower case by the upsert
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.date, uuid.UUID))
-    return await _page(
-        _PERFORMANCE_METRIC_LIST[(platform is not None, cursor is not None)],
-        args,
-        size=size,
-        list_name=list_name,
-        sort_key="date",
-        record_class=PerformanceMetricRecord,
+    # stored in lower case by the upsert
+    platform_value = platform.strip().lower() if platform is not None else None
+    return await _PERFORMANCE_METRIC_LIST.page(
+        asset_id,
+        date_from,
+        date_to,
+        *([platform_value] if platform_value is not None else []),
+        limit=limit,
+        cursor=cursor,
+        # The filters are part of the list: a cursor of another filter is refused.
+        list_name=f"performance_metrics:{asset_id}:{platform}:{date_from}:{date_to}",
+        platform=platform_value is not None,
     )
 
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from piccolo.table import Table
+from typing import TypeVar
 
 from apps.core import rawsql
-from apps.core.keyset import cursor_after, keyset_page
-from apps.core.pagination import Page, page_size
+from apps.core.keyset import KeysetList, optional
+from apps.core.pagination import Page
 from apps.core.records import Row
 from apps.core.validation import one_of, validated
 from apps.users.errors import ApiKeyNotFoundError, UserNotFoundError
@@ -89,58 +86,16 @@ async def user_get_by_email(*, email: str) -> UserRecord:
     return row
 
 
-def _newest_first(
-    select_list: str, table: str, conditions: list[str], *, after: bool, alias: str = ""
-) -> str:
-    """A page of ``table``'s rows newest first, keyset on (created_at, id): ``$2`` is the page
-    size plus one, ``$3, $4`` the cursor's key when ``after``."""
-    prefix, source = (f"{alias}.", f"{table} {alias}") if alias else ("", table)
-    if after:
-        conditions = [*conditions, f"({prefix}created_at, {prefix}id) < ($3, $4)"]
-    return (
-        f"SELECT {select_list} FROM {source} WHERE {' AND '.join(conditions)} "
-        f"ORDER BY {prefix}created_at DESC, {prefix}id DESC LIMIT $2"
-    )
-
-
-def _variants(build: Callable[[bool, bool], str]) -> dict[tuple[bool, bool], str]:
-    """Every variant of a list statement, keyed by (its filter flag, after a cursor), each
-    built and registered at import time."""
-    return {
-        (flag, after): rawsql.statement(build(flag, after), owner=__name__)
-        for flag in (False, True)
-        for after in (False, True)
-    }
-
-
-async def _page(
-    table: type[Table],
-    sql: str,
-    args: list[Any],
-    *,
-    size: int,
-    cursor: str | None,
-    list_name: str,
-    record_class: type[R],
-) -> Page[R]:
-    """Run one of the list statements (``sql`` is the variant for ``cursor``) and page it."""
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    rows = await rawsql.fetch(rawsql.engine_of(table), sql, *args, record_class=record_class)
-    return keyset_page(
-        rows, limit=size, list_name=list_name, key=lambda row: (row["created_at"], row["id"])
-    )
-
-
 # Newest first; the index users_created_at_id on (created_at, id), read backwards, serves
 # both the order and the row comparison.
-_USER_LIST_SQL = _variants(
-    lambda include_deleted, after: _newest_first(
-        USER_COLUMNS,
-        "users",
-        ["($1::text IS NULL OR role = $1)"] + ([] if include_deleted else ["deleted_at IS NULL"]),
-        after=after,
-    )
+_USER_LIST: KeysetList[UserRecord] = KeysetList(
+    User,
+    select=f"SELECT {USER_COLUMNS} FROM users",
+    filters={"role": optional("role = $?"), "live": optional("deleted_at IS NULL")},
+    order=(("created_at", "DESC"), ("id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=UserRecord,
+    owner=__name__,
 )
 
 
@@ -153,17 +108,14 @@ async def user_list(
     cursor: str | None = None,
 ) -> Page[UserRecord]:
     """Users, newest first, one page at a time; pass ``next_cursor`` back for the next page."""
-    size = page_size(limit)
     role_value = one_of(Role, role, field="role").value if role is not None else None
-    list_name = f"users:{role_value}:{include_deleted}"
-    return await _page(
-        User,
-        _USER_LIST_SQL[(include_deleted, cursor is not None)],
-        [role_value, size + 1],
-        size=size,
+    return await _USER_LIST.page(
+        *([role_value] if role_value is not None else []),
+        limit=limit,
         cursor=cursor,
-        list_name=list_name,
-        record_class=UserRecord,
+        list_name=f"users:{role_value}:{include_deleted}",
+        role=role_value is not None,
+        live=not include_deleted,
     )
 
 
@@ -185,15 +137,15 @@ async def api_key_get(*, api_key_id: uuid.UUID) -> ApiKeyRecord:
 
 
 # A user has few keys: the index api_keys_user_id finds them, the sort is trivial.
-_API_KEY_LIST_SQL = _variants(
-    lambda include_revoked, after: _newest_first(
-        API_KEY_COLUMNS,
-        "api_keys",
-        ["k.user_id = $1", user_is_live("$1")]
-        + ([] if include_revoked else ["k.revoked_at IS NULL"]),
-        after=after,
-        alias="k",
-    )
+_API_KEY_LIST: KeysetList[ApiKeyRecord] = KeysetList(
+    ApiKey,
+    select=f"SELECT {API_KEY_COLUMNS} FROM api_keys k",
+    where=("k.user_id = $1", user_is_live("$1")),
+    filters={"active": optional("k.revoked_at IS NULL")},
+    order=(("k.created_at", "DESC"), ("k.id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=ApiKeyRecord,
+    owner=__name__,
 )
 
 
@@ -206,14 +158,10 @@ async def api_key_list(
     cursor: str | None = None,
 ) -> Page[ApiKeyRecord]:
     """A live user's API keys, newest first (empty when the user is not live)."""
-    size = page_size(limit)
-    list_name = f"api_keys:{user_id}:{include_revoked}"
-    return await _page(
-        ApiKey,
-        _API_KEY_LIST_SQL[(include_revoked, cursor is not None)],
-        [user_id, size + 1],
-        size=size,
+    return await _API_KEY_LIST.page(
+        user_id,
+        limit=limit,
         cursor=cursor,
-        list_name=list_name,
-        record_class=ApiKeyRecord,
+        list_name=f"api_keys:{user_id}:{include_revoked}",
+        active=not include_revoked,
     )

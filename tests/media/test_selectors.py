@@ -146,7 +146,7 @@ async def test_clip_list_deep_page_uses_the_composite_index(owner: UserRecord) -
     await transaction.connection.execute("SET LOCAL enable_seqscan = off")
     last = page.items[-1]
     plan = await transaction.connection.fetch(
-        "EXPLAIN " + queries[0], asset.id, None, 51, last.start_time, last.id
+        "EXPLAIN " + queries[0], asset.id, last.start_time, last.id, 51
     )
     # then the row comparison is an index condition of clips_asset_id_start_time_id
     text = "\n".join(row[0] for row in plan)

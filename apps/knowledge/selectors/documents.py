@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pgvector import Vector
 
 from apps.core import rawsql
-from apps.core.keyset import cursor_after, keyset_page
-from apps.core.pagination import Page, page_size
+from apps.core.keyset import KeysetList, optional
+from apps.core.pagination import Page
 from apps.core.validation import validated
 from apps.knowledge.errors import DocumentNotFoundError, InvalidEmbeddingError, InvalidQueryError
 from apps.knowledge.records import Document, PendingEmbedding
@@ -77,31 +77,20 @@ async def document_embedding_get(*, document_id: uuid.UUID) -> list[float] | Non
     return None if embedding is None else list(embedding.to_list())
 
 
-def _list_sql(*, state: str, category: bool, tag: bool, after: bool) -> str:
-    conditions = [STATE_FILTERS[state]]
-    args = 1  # $1 is the LIMIT
-    if category:
-        args += 1
-        conditions.append(f"d.category = ${args}")
-    if tag:
-        args += 1
-        conditions.append(f"d.tags @> ARRAY[${args}]::text[]")
-    if after:
-        conditions.append(f"(d.created_at, d.id) < (${args + 1}, ${args + 2})")
-    return rawsql.statement(
-        f"SELECT {DOCUMENT_COLUMNS} FROM knowledge_documents d WHERE {' AND '.join(conditions)} "
-        "ORDER BY d.created_at DESC, d.id DESC LIMIT $1",
-        owner=__name__,
-    )
-
-
-_LIST_SQL = {
-    (state, category, tag, after): _list_sql(state=state, category=category, tag=tag, after=after)
-    for state in STATE_FILTERS
-    for category in (False, True)
-    for tag in (False, True)
-    for after in (False, True)
-}
+# Newest first, keyset on (created_at, id).
+_LIST: KeysetList[Document] = KeysetList(
+    KnowledgeDocument,
+    select=f"SELECT {DOCUMENT_COLUMNS} FROM knowledge_documents d",
+    filters={
+        "state": STATE_FILTERS,
+        "category": optional("d.category = $?"),
+        "tag": optional("d.tags @> ARRAY[$?]::text[]"),
+    },
+    order=(("d.created_at", "DESC"), ("d.id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=Document,
+    owner=__name__,
+)
 
 
 @validated(error=InvalidQueryError, errors={"embedding": InvalidEmbeddingError})
@@ -117,21 +106,14 @@ async def document_list(
 
     The filters are part of the list: a cursor of another filter is refused.
     """
-    size = page_size(limit)
-    list_name = f"documents:{category}:{tag}:{state}"
-    args: list[Any] = [size + 1]
-    if category is not None:
-        args.append(category)
-    if tag is not None:
-        args.append(tag)
-    if cursor is not None:
-        args += cursor_after(cursor, list_name=list_name, types=(datetime.datetime, uuid.UUID))
-    sql = _LIST_SQL[(state, category is not None, tag is not None, cursor is not None)]
-    rows = await rawsql.fetch(
-        rawsql.engine_of(KnowledgeDocument), sql, *args, record_class=Document
-    )
-    return keyset_page(
-        rows, limit=size, list_name=list_name, key=lambda row: (row.created_at, row.id)
+    return await _LIST.page(
+        *(value for value in (category, tag) if value is not None),
+        limit=limit,
+        cursor=cursor,
+        list_name=f"documents:{category}:{tag}:{state}",
+        state=state,
+        category=category is not None,
+        tag=tag is not None,
     )
 
 

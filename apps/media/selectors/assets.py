@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable, Mapping
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from piccolo.table import Table
 
 from apps.core import rawsql
 from apps.core.errors import NotFoundError
-from apps.core.keyset import cursor_after, keyset_page
-from apps.core.pagination import Page, page_size
+from apps.core.keyset import KeysetList, optional
+from apps.core.pagination import Page
 from apps.core.validation import one_of, validated
 from apps.media.errors import AssetNotFoundError, not_found
 from apps.media.records import (
@@ -45,68 +43,6 @@ def asset_is_live(asset_id: str) -> str:
     return (
         "EXISTS (SELECT 1 FROM assets live_a WHERE live_a.id = "
         f"{asset_id} AND live_a.deleted_at IS NULL AND {user_is_live('live_a.user_id')})"
-    )
-
-
-async def _fetch_page(
-    table: type[Table],
-    variants: Mapping[bool, str],
-    args: list[Any],
-    *,
-    size: int,
-    cursor: str | None,
-    list_name: str,
-    types: tuple[type, ...],
-    key: Callable[[R], tuple[Any, ...]],
-    record_class: type[R],
-) -> Page[R]:
-    """One keyset page of a media list: ``variants[False]`` for the first page,
-    ``variants[True]`` (the cursor's key appended to ``args``) for the next ones."""
-    if cursor is not None:
-        args = [*args, *cursor_after(cursor, list_name=list_name, types=types)]
-    rows = await rawsql.fetch(
-        rawsql.engine_of(table), variants[cursor is not None], *args, record_class=record_class
-    )
-    return keyset_page(rows, limit=size, list_name=list_name, key=key)
-
-
-def _keyset_variants(build: Callable[[str], str], keyset: str, *, owner: str) -> dict[bool, str]:
-    """Both statements of a keyset list, recorded: ``False`` the first page (``build("")``),
-    ``True`` the next ones (``build(keyset)``, the condition on the cursor's key)."""
-    return {
-        after: rawsql.statement(build(keyset if after else ""), owner=owner)
-        for after in (False, True)
-    }
-
-
-async def _fetch_status_page(
-    table: type[Table],
-    variants: Mapping[bool, str],
-    parent_id: uuid.UUID,
-    status: StrEnum | str | None,
-    statuses: type[StrEnum],
-    *,
-    limit: int | None,
-    cursor: str | None,
-    list_name: str,
-    types: tuple[type, ...],
-    key: Callable[[R], tuple[Any, ...]],
-    record_class: type[R],
-) -> Page[R]:
-    """A page of the children of ``parent_id``, of one status (a member of ``statuses``) or
-    all; the statements take ``$1`` the parent, ``$2`` the status or NULL, ``$3`` the limit."""
-    size = page_size(limit)
-    status_value = one_of(statuses, status, field="status").value if status else None
-    return await _fetch_page(
-        table,
-        variants,
-        [parent_id, status_value, size + 1],
-        size=size,
-        cursor=cursor,
-        list_name=f"{list_name}:{parent_id}:{status_value}",
-        types=types,
-        key=key,
-        record_class=record_class,
     )
 
 
@@ -144,13 +80,14 @@ async def asset_get(*, asset_id: uuid.UUID, include_deleted: bool = False) -> As
 
 
 # Newest first; served by assets_user_id_created_at_id (user_id, created_at, id).
-_ASSET_LIST = _keyset_variants(
-    lambda keyset: (
-        f"SELECT {ASSET_COLUMNS} FROM assets a "
-        f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND ($2::text IS NULL OR a.status = $2) "
-        f"{keyset}ORDER BY a.created_at DESC, a.id DESC LIMIT $3"
-    ),
-    "AND (a.created_at, a.id) < ($4, $5) ",
+_ASSET_LIST: KeysetList[AssetRecord] = KeysetList(
+    Asset,
+    select=f"SELECT {ASSET_COLUMNS} FROM assets a",
+    where=("a.user_id = $1", LIVE_ASSET),
+    filters={"status": optional("a.status = $?")},
+    order=(("a.created_at", "DESC"), ("a.id", "DESC")),
+    types=(datetime.datetime, uuid.UUID),
+    record_class=AssetRecord,
     owner=__name__,
 )
 
@@ -164,18 +101,14 @@ async def asset_list(
     cursor: str | None = None,
 ) -> Page[AssetRecord]:
     """A live user's live assets, newest first (empty when the user is not live)."""
-    return await _fetch_status_page(
-        Asset,
-        _ASSET_LIST,
+    status_value = one_of(AssetStatus, status, field="status").value if status else None
+    return await _ASSET_LIST.page(
         user_id,
-        status,
-        AssetStatus,
+        *([status_value] if status_value else []),
         limit=limit,
         cursor=cursor,
-        list_name="media.asset_list",
-        types=(datetime.datetime, uuid.UUID),
-        key=lambda asset: (asset.created_at, asset.id),
-        record_class=AssetRecord,
+        list_name=f"media.asset_list:{user_id}:{status_value}",
+        status=status_value is not None,
     )
 
 

@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from apps.core import rawsql
 from apps.core.errors import ValidationError
-from apps.core.pagination import Page, page_size
+from apps.core.keyset import KeysetList, optional
+from apps.core.pagination import Page
 from apps.core.replicas import lag_tolerant
-from apps.core.validation import validated
+from apps.core.validation import one_of, validated
 from apps.media.errors import ClipNotFoundError
 from apps.media.records import ClipRecord
 from apps.media.selectors.assets import (
     LIVE_ASSET,
     _fetch_one,
-    _fetch_page,
-    _fetch_status_page,
-    _keyset_variants,
 )
 from apps.media.tables import Clip, ClipStatus
 
@@ -56,14 +54,14 @@ async def clip_get(*, clip_id: uuid.UUID, include_deleted: bool = False) -> Clip
 
 # Timeline order; served by clips_asset_id_start_time_id (asset_id, start_time, id).
 # The parent check does not depend on the clip row: PostgreSQL runs it once.
-_CLIP_LIST = _keyset_variants(
-    lambda keyset: (
-        f"SELECT {CLIP_COLUMNS} FROM clips c "
-        f"WHERE c.asset_id = $1 AND c.deleted_at IS NULL AND {_LIVE_PARENT_ASSET} "
-        f"AND ($2::text IS NULL OR c.status = $2) "
-        f"{keyset}ORDER BY c.start_time, c.id LIMIT $3"
-    ),
-    "AND (c.start_time, c.id) > ($4, $5) ",
+_CLIP_LIST: KeysetList[ClipRecord] = KeysetList(
+    Clip,
+    select=f"SELECT {CLIP_COLUMNS} FROM clips c",
+    where=("c.asset_id = $1", "c.deleted_at IS NULL", _LIVE_PARENT_ASSET),
+    filters={"status": optional("c.status = $?")},
+    order=(("c.start_time", "ASC"), ("c.id", "ASC")),
+    types=(float, uuid.UUID),
+    record_class=ClipRecord,
     owner=__name__,
 )
 
@@ -77,52 +75,38 @@ async def clip_list(
     cursor: str | None = None,
 ) -> Page[ClipRecord]:
     """A live asset's live clips in timeline order (empty when the asset is not live)."""
-    return await _fetch_status_page(
-        Clip,
-        _CLIP_LIST,
+    status_value = one_of(ClipStatus, status, field="status").value if status else None
+    return await _CLIP_LIST.page(
         asset_id,
-        status,
-        ClipStatus,
+        *([status_value] if status_value else []),
         limit=limit,
         cursor=cursor,
-        list_name="media.clip_list",
-        types=(float, uuid.UUID),
-        key=lambda clip: (clip.start_time, clip.id),
-        record_class=ClipRecord,
+        list_name=f"media.clip_list:{asset_id}:{status_value}",
+        status=status_value is not None,
     )
 
 
 # Best rank first; served by clips_asset_id_rank (asset_id, rank, id).
-_TOP_OF_ASSET = _keyset_variants(
-    lambda keyset: (
-        f"SELECT {CLIP_COLUMNS} FROM clips c "
-        f"WHERE c.asset_id = $1 AND c.rank IS NOT NULL AND c.deleted_at IS NULL "
-        f"AND {_LIVE_PARENT_ASSET} {keyset}ORDER BY c.rank, c.id LIMIT $2"
-    ),
-    "AND (c.rank, c.id) > ($3, $4) ",
+_TOP_OF_ASSET: KeysetList[ClipRecord] = KeysetList(
+    Clip,
+    select=f"SELECT {CLIP_COLUMNS} FROM clips c",
+    where=("c.asset_id = $1", "c.rank IS NOT NULL", "c.deleted_at IS NULL", _LIVE_PARENT_ASSET),
+    order=(("c.rank", "ASC"), ("c.id", "ASC")),
+    types=(int, uuid.UUID),
+    record_class=ClipRecord,
     owner=__name__,
 )
 # Ranks are per asset, so across a user's assets the order is the one ranking uses: score
 # descending, ties by created_at then id. The user's assets come from assets_user_id, their
 # clips from clips_asset_id; the sort is a top-N sort.
-_TOP_OF_USER = _keyset_variants(
-    lambda keyset: (
-        f"SELECT {CLIP_COLUMNS} FROM clips c JOIN assets a ON a.id = c.asset_id "
-        f"WHERE a.user_id = $1 AND {LIVE_ASSET} AND c.deleted_at IS NULL "
-        f"AND c.score IS NOT NULL {keyset}"
-        "ORDER BY c.score DESC, c.created_at, c.id LIMIT $2"
-    ),
-    "AND (c.score < $3 OR (c.score = $3 AND (c.created_at, c.id) > ($4, $5))) ",
+_TOP_OF_USER: KeysetList[ClipRecord] = KeysetList(
+    Clip,
+    select=f"SELECT {CLIP_COLUMNS} FROM clips c JOIN assets a ON a.id = c.asset_id",
+    where=("a.user_id = $1", LIVE_ASSET, "c.deleted_at IS NULL", "c.score IS NOT NULL"),
+    order=(("c.score", "DESC"), ("c.created_at", "ASC"), ("c.id", "ASC")),
+    types=(float, datetime.datetime, uuid.UUID),
+    record_class=ClipRecord,
     owner=__name__,
-)
-# The cursor key of each ranking: its types and how a clip gives it.
-_RANK_KEY: tuple[tuple[type, ...], Callable[[ClipRecord], tuple[Any, ...]]] = (
-    (int, uuid.UUID),
-    lambda clip: (clip.rank, clip.id),
-)
-_SCORE_KEY: tuple[tuple[type, ...], Callable[[ClipRecord], tuple[Any, ...]]] = (
-    (float, datetime.datetime, uuid.UUID),
-    lambda clip: (clip.score, clip.created_at, clip.id),
 )
 
 
@@ -142,21 +126,15 @@ async def clip_list_top(
         raise ValidationError(
             "give exactly one of asset_id and user_id", field="asset_id", rule="exactly_one"
         )
-    size = page_size(limit)
     if asset_id is not None:
-        scope, variants, (types, key) = f"asset:{asset_id}", _TOP_OF_ASSET, _RANK_KEY
+        ranking, scope = _TOP_OF_ASSET, f"asset:{asset_id}"
     else:
-        scope, variants, (types, key) = f"user:{user_id}", _TOP_OF_USER, _SCORE_KEY
-    return await _fetch_page(
-        Clip,
-        variants,
-        [asset_id or user_id, size + 1],
-        size=size,
+        ranking, scope = _TOP_OF_USER, f"user:{user_id}"
+    return await ranking.page(
+        asset_id or user_id,
+        limit=limit,
         cursor=cursor,
         list_name=f"media.clip_list_top:{scope}",
-        types=types,
-        key=key,
-        record_class=ClipRecord,
     )
 
 
