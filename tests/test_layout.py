@@ -129,14 +129,23 @@ def _owner_of_tables() -> dict[str, str]:
     return owners
 
 
-# The live conditions another app exports for the SQL of apps that hang rows off its tables;
-# their text names the owner's tables on purpose.
+# The live conditions and row labels another app exports for the SQL of apps that hang rows
+# off its tables; their text names the owner's tables on purpose.
 def _exported_fragments() -> list[re.Pattern[str]]:
-    from apps.media.selectors import LIVE_CLIP_ASSETS, asset_is_live
-    from apps.users.selectors import user_is_live
+    from apps.ads.selectors import campaign_is_live, campaign_label
+    from apps.media.selectors import LIVE_CLIP_ASSETS, asset_is_live, asset_label
+    from apps.users.selectors import user_is_live, user_label
 
     # the largest first: asset_is_live and LIVE_CLIP_ASSETS hold user_is_live
-    fragments = [LIVE_CLIP_ASSETS, asset_is_live("\0"), user_is_live("\0")]
+    fragments = [
+        LIVE_CLIP_ASSETS,
+        asset_is_live("\0"),
+        campaign_is_live("\0"),
+        user_is_live("\0"),
+        asset_label("\0"),
+        campaign_label("\0"),
+        user_label("\0"),
+    ]
     return [
         re.compile(re.escape(text).replace("\\\0", ".+?").replace("\0", ".+?"))
         for text in fragments
@@ -163,3 +172,53 @@ def test_no_app_writes_sql_against_another_apps_tables() -> None:
             if owner is not None and owner != app:
                 foreign.append(f"{module} reads {table} ({owner}'s): {sql.strip()[:120]}")
     assert not foreign, "\n".join(foreign)
+
+
+# The one statement of the apps below whose text cannot be a constant: the admin's EXPLAIN of
+# the query Piccolo Admin built from a request's filters.
+_DYNAMIC_SQL = {("apps/adminsite/selectors.py", "query_row_estimate")}
+_RUNS_SQL = {"fetch", "fetchrow", "fetchval", "execute", "executemany"}
+
+
+def _sql_argument(call: ast.Call) -> ast.expr | None:
+    """The SQL argument of a call that runs SQL: rawsql's second, a connection's first."""
+    assert isinstance(call.func, ast.Attribute)
+    on_rawsql = isinstance(call.func.value, ast.Name) and call.func.value.id == "rawsql"
+    index = 1 if on_rawsql else 0
+    return call.args[index] if len(call.args) > index else None
+
+
+@pytest.mark.parametrize("app", [*DOMAIN_APPS, "audit", "adminsite"])
+def test_every_statement_an_app_runs_is_recorded(app: str) -> None:
+    # given every call of the app that runs SQL (rawsql's, or on a connection)
+    unrecorded = []
+    for path in sorted((ROOT / "apps" / app).rglob("*.py")):
+        if "piccolo_migrations" in path.parts:
+            continue
+        relative = path.relative_to(ROOT).as_posix()
+        module = importlib.import_module(
+            relative.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        )
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for call in ast.walk(function):
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in _RUNS_SQL
+                ):
+                    continue
+                sql = _sql_argument(call)
+                where = f"{relative}:{call.lineno} ({function.name})"
+                # when its SQL is text written in place, or a module constant
+                if isinstance(sql, ast.Constant | ast.JoinedStr | ast.BinOp):
+                    if (relative, function.name) not in _DYNAMIC_SQL:
+                        unrecorded.append(f"{where}: SQL written in the call")
+                elif isinstance(sql, ast.Name):
+                    # then the constant is a recorded statement
+                    value = getattr(module, sql.id, None)
+                    if isinstance(value, str) and value not in rawsql.STATEMENTS:
+                        unrecorded.append(f"{where}: {sql.id} is not rawsql.statement(...)")
+    assert not unrecorded, "\n".join(unrecorded)

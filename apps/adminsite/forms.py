@@ -36,7 +36,12 @@ def _blank_is_none(value: object) -> object:
 
 
 class RestoreRow(BaseModel):
-    row_id: uuid.UUID = row_picker("deleted_rows", "The soft-deleted row.", listed=DELETED_ROWS)
+    row_id: uuid.UUID = row_picker(
+        "deleted_rows",
+        selectors.deleted_row_choices,
+        "The soft-deleted row.",
+        listed=DELETED_ROWS,
+    )
     table: SoftDeletableTable | None = Field(default=None, description=TABLE_HINT)
 
     _table_blank = field_validator("table", mode="before")(_blank_is_none)
@@ -44,7 +49,10 @@ class RestoreRow(BaseModel):
 
 class PurgeRow(BaseModel):
     row_id: uuid.UUID = row_picker(
-        "deleted_rows", "A row that is already soft-deleted.", listed=DELETED_ROWS
+        "deleted_rows",
+        selectors.deleted_row_choices,
+        "A row that is already soft-deleted.",
+        listed=DELETED_ROWS,
     )
     table: SoftDeletableTable | None = Field(default=None, description=TABLE_HINT)
 

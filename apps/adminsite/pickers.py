@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from apps.adminsite import selectors
 
 #: The most rows a picker lists; with more, it lists the newest and takes a pasted id too.
 PICKER_LIMIT = 200
@@ -32,16 +31,30 @@ PICKER_LIMIT = 200
 _SCHEMA_PATH = re.compile(r"/api/forms/[^/]+/schema/?$")
 
 
+Choices = Callable[..., Awaitable[list[tuple[Any, str]]]]
+"""A selector of the app owning the rows: ``(*, limit)`` to ``(id, label)`` pairs, newest
+first (``user_choices``, ``asset_choices``, ...)."""
+
+#: Every picker by name (the table it picks from), and the selector that lists its rows.
+PICKERS: dict[str, Choices] = {}
+
+
 def row_picker(
-    table: str, description: str, *, listed: str | None = None, default: Any = ...
+    table: str,
+    choices: Choices,
+    description: str,
+    *,
+    listed: str | None = None,
+    default: Any = ...,
 ) -> Any:
-    """A form field choosing one row of picker ``table`` (a key of ``selectors.PICKER_SQL``).
+    """A form field choosing one row of ``table``; ``choices`` (a selector of the app that
+    owns the table) lists the rows the form can act on.
 
     ``listed`` names the rows the list offers (default: the live ``table`` rows); the
     description says the list holds the newest of them and that a pasted id works too.
     """
-    if table not in selectors.PICKER_SQL:
-        raise ValueError(f"no picker for {table}")
+    if PICKERS.setdefault(table, choices) is not choices:
+        raise ValueError(f"the picker {table} already lists rows with another selector")
     hint = (
         f"{description} Pick it from the list ({listed or f'live {table}'}, newest first, "
         f"at most {PICKER_LIMIT}), or paste its id (copy it from the table's list)."
@@ -73,9 +86,9 @@ async def add_choices(schema: dict[str, Any]) -> dict[str, Any]:
         extra = prop.setdefault("extra", {})
         table = extra.get("row_choices")
         if table:
-            rows = await selectors.picker_rows(table=table, limit=PICKER_LIMIT + 1)
+            rows = await PICKERS[table](limit=PICKER_LIMIT + 1)
             extra["choices"] = _choices(
-                [(row_id, f"{label} · {row_id}") for row_id, label in rows[:PICKER_LIMIT]]
+                [(str(row_id), f"{label} · {row_id}") for row_id, label in rows[:PICKER_LIMIT]]
             )
             extra["more_rows"] = len(rows) > PICKER_LIMIT
             continue

@@ -2,11 +2,13 @@
 
 A new app gets its admin pages by having an ``admin.py`` (``TABLE_CONFIGS``, ``FORMS``);
 a new table is soft-deletable in the admin (restore, purge, "Deleted ..." links) by having a
-``deleted_at`` column. Nothing here names an app or a table.
+``deleted_at`` column, and its rows get readable labels in the pickers from the ``ROW_LABELS``
+its app's selectors export. Nothing here names an app or a table.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from functools import cache
 
@@ -54,3 +56,16 @@ def soft_deletable_tables() -> dict[str, type[Table]]:
         for table in config.table_classes
         if is_soft_deletable(table)
     }
+
+
+@cache
+def row_labels() -> dict[str, str]:
+    """The ``ROW_LABELS`` of every registered app's selectors: by table name, the SQL
+    expression (over the alias ``t``) that labels a row of it for people."""
+    labels: dict[str, str] = {}
+    for app in app_registry().apps:
+        package = app.rpartition(".")[0]
+        if package and _has_module(f"{package}.selectors"):
+            module = importlib.import_module(f"{package}.selectors")
+            labels.update(getattr(module, "ROW_LABELS", {}))
+    return labels

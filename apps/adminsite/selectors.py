@@ -11,11 +11,8 @@ from piccolo.query import Select
 from piccolo.table import Table
 
 from apps.adminsite import registry
-from apps.ads.selectors import LIVE_CAMPAIGN
 from apps.core import rawsql
 from apps.core.db_errors import translate_errors
-from apps.media.selectors import LIVE_ASSET, LIVE_CLIP
-from apps.users.selectors import user_is_live
 
 
 async def row_snapshot(
@@ -87,26 +84,7 @@ async def dead_parent_ids(*, table: type[Table], sql: str) -> list[Any]:
     return [row["id"] for row in rows]
 
 
-_LIVE_ACTUALS = " AND ".join(
-    f"p.actual_{name} IS NULL" for name in ("roas", "ctr", "cpc", "cpa", "engagement")
-)
 _DELETED_AT = "to_char(d.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'"
-
-#: How the restore and purge pickers label a soft-deleted row of these tables (the label
-#: expression over the row ``t``, and the joins it needs). A soft-deletable table not named
-#: here is labelled by its own readable columns (``Table.get_readable()``), else its id.
-DELETED_ROW_LABELS: dict[str, tuple[str, str]] = {
-    "assets": ("t.original_name || ' · ' || u.email", "JOIN users u ON u.id = t.user_id"),
-    "clips": (
-        "'clip #' || coalesce(t.rank::text, '?') || ' of ' || a.original_name",
-        "JOIN assets a ON a.id = t.asset_id",
-    ),
-    "campaigns": ("t.name || ' · ' || u.email", "JOIN users u ON u.id = t.user_id"),
-    "experiments": (
-        "t.name || ' · campaign ' || c.name",
-        "JOIN campaigns c ON c.id = t.campaign_id",
-    ),
-}
 
 
 def _readable_label(table: type[Table]) -> str:
@@ -120,9 +98,10 @@ def _readable_label(table: type[Table]) -> str:
 
 
 def _deleted_rows_sql(tablename: str, table: type[Table]) -> str:
-    label, joins = DELETED_ROW_LABELS.get(tablename, (_readable_label(table), ""))
+    # The owning app's label (``ROW_LABELS`` of its selectors), else the readable columns.
+    label = registry.row_labels().get(tablename) or _readable_label(table)
     return (
-        f"SELECT t.id, t.deleted_at, {label} AS label FROM {tablename} t {joins} "
+        f"SELECT t.id, t.deleted_at, {label} AS label FROM {tablename} t "
         "WHERE t.deleted_at IS NOT NULL"
     )
 
@@ -148,57 +127,22 @@ def _soft_deleted_table_sql(tables: dict[str, type[Table]]) -> str:
     )
 
 
-#: The rows a form's picker offers, labelled, newest first: only the rows the form can act
-#: on (live rows, by the owning apps' definitions; predictions without actual figures;
-#: soft-deleted rows for restore and purge). Each query takes its limit as ``$1``.
-PICKER_SQL: dict[str, str] = {
-    name: rawsql.statement(sql, owner=__name__)
-    for name, sql in {
-        "users": (
-            "SELECT u.id, u.email || ' · ' || u.name AS label FROM users u "
-            f"WHERE {user_is_live('u.id')} ORDER BY u.created_at DESC, u.id DESC LIMIT $1"
-        ),
-        "campaigns": (
-            "SELECT c.id, c.name || ' · ' || c.status || ' · ' || u.email AS label "
-            "FROM campaigns c JOIN users u ON u.id = c.user_id "
-            f"WHERE {LIVE_CAMPAIGN} "
-            "ORDER BY c.created_at DESC, c.name, c.id LIMIT $1"
-        ),
-        "experiments": (
-            "SELECT e.id, e.name || ' · ' || e.status || ' · campaign ' || c.name AS label "
-            "FROM experiments e JOIN campaigns c ON c.id = e.campaign_id "
-            f"WHERE e.deleted_at IS NULL AND {LIVE_CAMPAIGN} "
-            "ORDER BY e.created_at DESC, e.name, e.id LIMIT $1"
-        ),
-        # every status has a move out of it (the asset state machine), so every live asset
-        "assets": (
-            "SELECT a.id, a.original_name || ' · ' || a.status || ' · ' || u.email AS label "
-            "FROM assets a JOIN users u ON u.id = a.user_id "
-            f"WHERE {LIVE_ASSET} "
-            "ORDER BY a.created_at DESC, a.original_name, a.id LIMIT $1"
-        ),
-        "predictions": (
-            "SELECT p.id, a.original_name || ' · clip #' || coalesce(c.rank::text, '?') "
-            "|| ' · ' || p.model_version || ' · predicted ROAS ' "
-            "|| coalesce(p.predicted_roas::text, '-') || ' · ' || u.email AS label "
-            "FROM predictions p JOIN clips c ON c.id = p.clip_id "
-            "JOIN assets a ON a.id = c.asset_id JOIN users u ON u.id = a.user_id "
-            f"WHERE {_LIVE_ACTUALS} AND {LIVE_CLIP} "
-            "ORDER BY p.created_at DESC, p.id DESC LIMIT $1"
-        ),
-        "deleted_rows": _deleted_rows_picker(registry.soft_deletable_tables()),
-    }.items()
-}
+#: The soft-deleted rows of every soft-deletable table, labelled, newest deletion first, for
+#: the restore and purge pickers (``$1`` the limit). The generic soft-delete machinery of the
+#: registry: the tables come from their ``deleted_at`` column, the labels from their apps.
+_DELETED_ROW_CHOICES = rawsql.statement(
+    _deleted_rows_picker(registry.soft_deletable_tables()), owner=__name__
+)
 
 _SOFT_DELETED_TABLE = rawsql.statement(
     _soft_deleted_table_sql(registry.soft_deletable_tables()), owner=__name__
 )
 
 
-async def picker_rows(*, table: str, limit: int) -> list[tuple[str, str]]:
-    """Up to ``limit`` rows of picker ``table`` (a key of :data:`PICKER_SQL`) as (id, label)."""
-    rows = await rawsql.fetch(rawsql.engine_of(BaseUser), PICKER_SQL[table], limit)
-    return [(str(row["id"]), str(row["label"])) for row in rows]
+async def deleted_row_choices(*, limit: int) -> list[tuple[Any, str]]:
+    """Up to ``limit`` soft-deleted rows of any table, newest deletion first, labelled."""
+    rows = await rawsql.fetch(rawsql.engine_of(BaseUser), _DELETED_ROW_CHOICES, limit)
+    return [(row["id"], row["label"]) for row in rows]
 
 
 async def soft_deleted_table(*, row_id: object) -> str | None:

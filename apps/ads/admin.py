@@ -20,7 +20,7 @@ from apps.adminsite.pickers import row_picker
 from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.ads import services
-from apps.ads.selectors import campaign_is_live
+from apps.ads.selectors import campaign_choices, campaign_is_live, experiment_choices
 from apps.ads.tables import (
     Campaign,
     CampaignStatus,
@@ -99,19 +99,21 @@ async def update_metric(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
 
 
 class ChangeCampaignStatus(BaseModel):
-    campaign_id: uuid.UUID = row_picker("campaigns", "The campaign.")
+    campaign_id: uuid.UUID = row_picker("campaigns", campaign_choices, "The campaign.")
     status: CampaignStatus
 
 
 class ChangeExperimentStatus(BaseModel):
-    experiment_id: uuid.UUID = row_picker("experiments", "The experiment.")
+    experiment_id: uuid.UUID = row_picker("experiments", experiment_choices, "The experiment.")
     # COMPLETED is refused by the service (it needs a winner: the 'Pick an experiment's
     # winner' form); offered anyway so the operator reads why.
     status: ExperimentStatus
 
 
 class PickExperimentWinner(BaseModel):
-    experiment_id: uuid.UUID = row_picker("experiments", "A RUNNING or PAUSED experiment.")
+    experiment_id: uuid.UUID = row_picker(
+        "experiments", experiment_choices, "A RUNNING or PAUSED experiment."
+    )
     metric: Literal["ctr", "cvr"] = "ctr"
     threshold: float = Field(default=0.95, gt=0, lt=1, description="Confidence needed.")
 

@@ -34,7 +34,7 @@ from apps.core.records import Column
 from apps.core.replicas import lag_tolerant
 from apps.core.validation import validated
 from apps.media.selectors import LIVE_CLIP_ASSETS, asset_is_live
-from apps.users.selectors import user_is_live
+from apps.users.selectors import user_is_live, user_label
 
 R = TypeVar("R")
 
@@ -74,6 +74,20 @@ def campaign_is_live(campaign_id: str) -> str:
         "EXISTS (SELECT 1 FROM campaigns live_c WHERE live_c.id = "
         f"{campaign_id} AND live_c.deleted_at IS NULL AND {user_is_live('live_c.user_id')})"
     )
+
+
+def campaign_label(campaign_id: str) -> str:
+    """The SQL expression labelling the campaign ``campaign_id`` for people (its name);
+    ``campaign_id`` a column reference or ``$n``."""
+    return f"(SELECT label_c.name FROM campaigns label_c WHERE label_c.id = {campaign_id})"
+
+
+ROW_LABELS: dict[str, str] = {
+    "campaigns": f"t.name || ' · ' || {user_label('t.user_id')}",
+    "experiments": f"t.name || ' · campaign ' || {campaign_label('t.campaign_id')}",
+}
+"""How people tell apart a row (alias ``t``) of the ads tables: the admin's pickers of
+soft-deleted rows use it. A table not named here is labelled by its readable columns."""
 
 
 def _not_found(campaign_id: uuid.UUID) -> CampaignNotFoundError:
@@ -407,3 +421,30 @@ async def conversion_stream(*, page: int = 1000) -> AsyncIterator[ConversionReco
         if len(rows) < page:
             return
         after = (rows[-1]["created_at"], rows[-1]["id"])
+
+
+_CAMPAIGN_CHOICES = rawsql.statement(
+    f"SELECT c.id, c.name || ' · ' || c.status || ' · ' || {user_label('c.user_id')} AS label "
+    f"FROM campaigns c WHERE {LIVE_CAMPAIGN} ORDER BY c.created_at DESC, c.name, c.id LIMIT $1",
+    owner=__name__,
+)
+_EXPERIMENT_CHOICES = rawsql.statement(
+    "SELECT e.id, e.name || ' · ' || e.status || ' · campaign ' || c.name AS label "
+    "FROM experiments e JOIN campaigns c ON c.id = e.campaign_id "
+    f"WHERE e.deleted_at IS NULL AND {LIVE_CAMPAIGN} "
+    "ORDER BY e.created_at DESC, e.name, e.id LIMIT $1",
+    owner=__name__,
+)
+
+
+async def campaign_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Up to ``limit`` live campaigns, newest first, labelled (name · status · owner)."""
+    rows = await rawsql.fetch(rawsql.engine_of(Campaign), _CAMPAIGN_CHOICES, limit)
+    return [(row["id"], row["label"]) for row in rows]
+
+
+async def experiment_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Up to ``limit`` live experiments of live campaigns, newest first, labelled
+    (name · status · campaign)."""
+    rows = await rawsql.fetch(rawsql.engine_of(Experiment), _EXPERIMENT_CHOICES, limit)
+    return [(row["id"], row["label"]) for row in rows]

@@ -38,14 +38,21 @@ R = TypeVar("R")
 STATEMENTS: dict[str, str] = {}
 """Every hand-written statement of the project, by text, with the module that made it."""
 
+SETUP: dict[str, str] = {}
+"""The statement a recorded statement needs run first in its session (a temporary table)."""
 
-def statement(sql: str, *, owner: str | None = None) -> str:
+
+def statement(sql: str, *, owner: str | None = None, setup: str | None = None) -> str:
     """Record ``sql`` as a hand-written statement and return it unchanged.
 
     ``tests/core/test_statements.py`` prepares every recorded statement against the migrated
     schema. ``owner`` (the defining module's ``__name__``) appears in that test's failures.
+    ``setup`` is what must run first in the same session for ``sql`` to make sense (the
+    ``CREATE TEMPORARY TABLE`` of the table it reads); the test runs it before preparing.
     """
     STATEMENTS.setdefault(sql, owner or "?")
+    if setup is not None:
+        SETUP[sql] = setup
     return sql
 
 

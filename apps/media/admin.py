@@ -22,7 +22,7 @@ from apps.adminsite.selectors import row_snapshot
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import json_object, not_blank
-from apps.media.selectors import asset_is_live, clip_is_live
+from apps.media.selectors import asset_choices, asset_is_live, clip_is_live, prediction_choices
 from apps.media.services import asset_transition, prediction_fill_actuals, prediction_record
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
 from apps.users.admin import LIVE_USER
@@ -54,7 +54,7 @@ def generic_update(table: Any) -> Any:
 
 
 class ChangeAssetStatus(BaseModel):
-    asset_id: uuid.UUID = row_picker("assets", "The asset.", listed="live assets")
+    asset_id: uuid.UUID = row_picker("assets", asset_choices, "The asset.", listed="live assets")
     status: AssetStatus
     processing_error: str | None = Field(default=None, description="Only for FAILED.")
 
@@ -62,6 +62,7 @@ class ChangeAssetStatus(BaseModel):
 class RecordActuals(BaseModel):
     prediction_id: uuid.UUID = row_picker(
         "predictions",
+        prediction_choices,
         "The prediction.",
         listed="predictions of live clips without actual figures yet",
     )

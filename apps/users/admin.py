@@ -17,7 +17,7 @@ from apps.adminsite.pickers import row_picker
 from apps.adminsite.services import admin_columns_update, admin_form_record, atomic
 from apps.core.errors import GatewayError
 from apps.core.validation import not_blank
-from apps.users.selectors import user_is_live
+from apps.users.selectors import user_choices, user_is_live
 from apps.users.services import api_key_issue, user_create, user_update
 from apps.users.tables import ApiKey, User
 
@@ -42,7 +42,7 @@ async def update_api_key(row_id: uuid.UUID, changes: dict[str, Any]) -> None:
 
 
 class IssueApiKey(BaseModel):
-    user_id: uuid.UUID = row_picker("users", "The key's owner.", listed="live users")
+    user_id: uuid.UUID = row_picker("users", user_choices, "The key's owner.", listed="live users")
     name: str = Field(min_length=1, description="A label the owner will recognise.")
     scopes: str = Field(default="", description="Comma-separated, e.g. read,write.")
     expires_in_days: int | None = Field(default=None, ge=1, description="Empty: never.")

@@ -37,6 +37,12 @@ def user_is_live(user_id: str) -> str:
     )
 
 
+def user_label(user_id: str) -> str:
+    """The SQL expression labelling the user ``user_id`` for people (its email), for the
+    labels other apps show beside their rows; ``user_id`` a column reference or ``$n``."""
+    return f"(SELECT label_u.email FROM users label_u WHERE label_u.id = {user_id})"
+
+
 def user_not_found(user_id: uuid.UUID) -> UserNotFoundError:
     """The error for a user id that no live user has."""
     return UserNotFoundError(f"user {user_id} not found", field="user_id", rule="exists")
@@ -165,3 +171,16 @@ async def api_key_list(
         list_name=f"api_keys:{user_id}:{include_revoked}",
         active=not include_revoked,
     )
+
+
+_USER_CHOICES = rawsql.statement(
+    "SELECT u.id, u.email || ' · ' || u.name AS label FROM users u "
+    f"WHERE {user_is_live('u.id')} ORDER BY u.created_at DESC, u.id DESC LIMIT $1",
+    owner=__name__,
+)
+
+
+async def user_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Up to ``limit`` live users, newest first, with a label (email · name) for pickers."""
+    rows = await rawsql.fetch(rawsql.engine_of(User), _USER_CHOICES, limit)
+    return [(row["id"], row["label"]) for row in rows]

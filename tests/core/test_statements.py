@@ -1,8 +1,9 @@
 """Every hand-written statement is prepared against the migrated schema.
 
 Statements are recorded by :func:`apps.core.rawsql.statement` when their module is imported;
-this test imports every module of ``apps`` and asks the server to prepare each one, so a
-renamed or dropped column, a wrong type or a typo fails here, not in production.
+this test imports every module of ``apps`` and asks the server to prepare each one (after
+its setup, e.g. the temporary table it reads), so a renamed or dropped column, a wrong type
+or a typo fails here, not in production.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ async def test_every_hand_written_statement_prepares_against_the_schema() -> Non
         for sql, owner in rawsql.STATEMENTS.items():
             try:
                 async with savepoint():
+                    if sql in rawsql.SETUP:
+                        await conn.execute(rawsql.SETUP[sql])
                     await conn.prepare(sql)
             except Exception as error:  # every failure is reported, not just the first
                 failures.append(f"{owner}: {type(error).__name__}: {error}\n    {sql.strip()}")

@@ -73,23 +73,32 @@ WITH x AS MATERIALIZED (
     owner=__name__,
 )
 _INCOMING_TABLE = "ads_conversions_incoming"
-_INCOMING_TRUNCATE = f"TRUNCATE {_INCOMING_TABLE}"
-# The temporary table's DDL and the statements reading it (below) are not recorded with
-# rawsql.statement: the table exists only in the session of a large batch.
-_INCOMING_CREATE = f"""
+# A large batch is copied into this temporary table of the session first; the statements
+# reading it are recorded with it as their setup.
+_INCOMING_CREATE = rawsql.statement(
+    f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING_TABLE} (
     external_id text, value numeric, currency text, campaign_id uuid, clip_id uuid,
     ad_id text, ts timestamptz, metadata jsonb
 ) ON COMMIT DELETE ROWS
-"""
+""",
+    owner=__name__,
+)
+_INCOMING_TRUNCATE = rawsql.statement(
+    f"TRUNCATE {_INCOMING_TABLE}", owner=__name__, setup=_INCOMING_CREATE
+)
 # Run by the large-batch test of tests/ads/test_conversions.py.
-_CONVERSION_INSERT_COPIED = f"""
+_CONVERSION_INSERT_COPIED = rawsql.statement(
+    f"""
 WITH x AS MATERIALIZED (
     SELECT gen_random_uuid() AS id, x.external_id, x.value, x.currency, x.campaign_id,
            x.clip_id, x.ad_id, COALESCE(x.ts, now()) AS ts, x.metadata
     FROM {_INCOMING_TABLE} x
 )
-{_CLAIM_AND_INSERT}"""
+{_CLAIM_AND_INSERT}""",
+    owner=__name__,
+    setup=_INCOMING_CREATE,
+)
 # One statement for every touched campaign, whatever their number. The ids arrive sorted and
 # the join runs from the (small) array to the primary key, so rows are locked in id order
 # and concurrent batches cannot deadlock.

@@ -21,9 +21,12 @@ from apps.media.records import (
 from apps.media.selectors.assets import (
     ASSET_COLUMNS,
     LIVE_ASSET,
+    ROW_LABELS,
+    asset_choices,
     asset_get,
     asset_get_with_clips,
     asset_is_live,
+    asset_label,
     asset_list,
 )
 from apps.media.selectors.clips import (
@@ -42,6 +45,7 @@ from apps.media.selectors.predictions import (
     PREDICTION_COLUMNS,
     clip_is_live,
     prediction_accuracy_report,
+    prediction_choices,
     prediction_get,
 )
 
@@ -53,6 +57,7 @@ __all__ = [
     "LIVE_CLIP_ASSETS",
     "MAX_STREAM_PAGE",
     "PREDICTION_COLUMNS",
+    "ROW_LABELS",
     "STREAM_START",
     "AssetRecord",
     "AssetWithClips",
@@ -62,9 +67,11 @@ __all__ = [
     "ModelAccuracy",
     "PredictionRecord",
     "PredictionSummary",
+    "asset_choices",
     "asset_get",
     "asset_get_with_clips",
     "asset_is_live",
+    "asset_label",
     "asset_list",
     "check_stream_page",
     "clip_get",
@@ -73,5 +80,6 @@ __all__ = [
     "clip_list_top",
     "clip_stream",
     "prediction_accuracy_report",
+    "prediction_choices",
     "prediction_get",
 ]

@@ -24,7 +24,7 @@ from apps.media.records import (
     PredictionSummary,
 )
 from apps.media.tables import Asset, AssetStatus, Clip, Prediction
-from apps.users.selectors import user_is_live
+from apps.users.selectors import user_is_live, user_label
 
 R = TypeVar("R")
 
@@ -44,6 +44,20 @@ def asset_is_live(asset_id: str) -> str:
         "EXISTS (SELECT 1 FROM assets live_a WHERE live_a.id = "
         f"{asset_id} AND live_a.deleted_at IS NULL AND {user_is_live('live_a.user_id')})"
     )
+
+
+def asset_label(asset_id: str) -> str:
+    """The SQL expression labelling the asset ``asset_id`` for people (its original file
+    name), for the labels other apps show; ``asset_id`` a column reference or ``$n``."""
+    return f"(SELECT label_a.original_name FROM assets label_a WHERE label_a.id = {asset_id})"
+
+
+ROW_LABELS: dict[str, str] = {
+    "assets": f"t.original_name || ' · ' || {user_label('t.user_id')}",
+    "clips": f"'clip #' || coalesce(t.rank::text, '?') || ' of ' || {asset_label('t.asset_id')}",
+}
+"""How people tell apart a row (alias ``t``) of the media tables: the admin's pickers of
+soft-deleted rows use it. A table not named here is labelled by its readable columns."""
 
 
 async def _fetch_one(
@@ -173,3 +187,18 @@ async def asset_get_with_clips(*, asset_id: uuid.UUID) -> AssetWithClips:
         asset=asset,
         clips=[ClipWithPredictions(clip=row, predictions=predictions[row.id]) for row in clip_rows],
     )
+
+
+# Every status has a move out of it (the asset state machine), so every live asset.
+_ASSET_CHOICES = rawsql.statement(
+    f"SELECT a.id, a.original_name || ' · ' || a.status || ' · ' || {user_label('a.user_id')} "
+    f"AS label FROM assets a WHERE {LIVE_ASSET} "
+    "ORDER BY a.created_at DESC, a.original_name, a.id LIMIT $1",
+    owner=__name__,
+)
+
+
+async def asset_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Up to ``limit`` live assets, newest first, labelled (name · status · owner's email)."""
+    rows = await rawsql.fetch(rawsql.engine_of(Asset), _ASSET_CHOICES, limit)
+    return [(row["id"], row["label"]) for row in rows]

@@ -1,4 +1,4 @@
-"""Reads of predictions: one prediction and the model accuracy report."""
+"""Reads of predictions: one prediction, the model accuracy report, the picker choices."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from apps.media.errors import PredictionNotFoundError
 from apps.media.records import ModelAccuracy, PredictionRecord
 from apps.media.selectors.assets import LIVE_ASSET, _fetch_one
 from apps.media.tables import Prediction
+from apps.users.selectors import user_label
 
 PREDICTION_COLUMNS = rawsql.columns(Prediction, "p")
 LIVE_CLIP = f"c.deleted_at IS NULL AND {LIVE_ASSET}"
@@ -62,3 +63,24 @@ async def prediction_accuracy_report(*, model_version: str | None = None) -> lis
     return await rawsql.fetch(
         rawsql.engine_of(Prediction), _ACCURACY_REPORT, model_version, record_class=ModelAccuracy
     )
+
+
+_WITHOUT_ACTUALS = " AND ".join(
+    f"p.actual_{name} IS NULL" for name in ("roas", "ctr", "cpc", "cpa", "engagement")
+)
+_PREDICTION_CHOICES = rawsql.statement(
+    "SELECT p.id, a.original_name || ' · clip #' || coalesce(c.rank::text, '?') "
+    "|| ' · ' || p.model_version || ' · predicted ROAS ' "
+    f"|| coalesce(p.predicted_roas::text, '-') || ' · ' || {user_label('a.user_id')} AS label "
+    "FROM predictions p JOIN clips c ON c.id = p.clip_id JOIN assets a ON a.id = c.asset_id "
+    f"WHERE {_WITHOUT_ACTUALS} AND {LIVE_CLIP} "
+    "ORDER BY p.created_at DESC, p.id DESC LIMIT $1",
+    owner=__name__,
+)
+
+
+async def prediction_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Up to ``limit`` predictions of live clips still without actual figures, newest
+    first, labelled (asset · clip rank · model · predicted ROAS · owner's email)."""
+    rows = await rawsql.fetch(rawsql.engine_of(Prediction), _PREDICTION_CHOICES, limit)
+    return [(row["id"], row["label"]) for row in rows]
