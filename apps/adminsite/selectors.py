@@ -141,8 +141,7 @@ _SOFT_DELETED_TABLE = rawsql.statement(
 
 async def deleted_row_choices(*, limit: int) -> list[tuple[Any, str]]:
     """Up to ``limit`` soft-deleted rows of any table, newest deletion first, labelled."""
-    rows = await rawsql.fetch(rawsql.engine_of(BaseUser), _DELETED_ROW_CHOICES, limit)
-    return [(row["id"], row["label"]) for row in rows]
+    return await rawsql.fetch_choices(BaseUser, _DELETED_ROW_CHOICES, limit)
 
 
 async def soft_deleted_table(*, row_id: object) -> str | None:

@@ -437,14 +437,14 @@ _EXPERIMENT_CHOICES = rawsql.statement(
 )
 
 
+@validated(error=AdsValidationError)
 async def campaign_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
     """Up to ``limit`` live campaigns, newest first, labelled (name · status · owner)."""
-    rows = await rawsql.fetch(rawsql.engine_of(Campaign), _CAMPAIGN_CHOICES, limit)
-    return [(row["id"], row["label"]) for row in rows]
+    return await rawsql.fetch_choices(Campaign, _CAMPAIGN_CHOICES, limit)
 
 
+@validated(error=AdsValidationError)
 async def experiment_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
     """Up to ``limit`` live experiments of live campaigns, newest first, labelled
     (name · status · campaign)."""
-    rows = await rawsql.fetch(rawsql.engine_of(Experiment), _EXPERIMENT_CHOICES, limit)
-    return [(row["id"], row["label"]) for row in rows]
+    return await rawsql.fetch_choices(Experiment, _EXPERIMENT_CHOICES, limit)

@@ -206,6 +206,12 @@ async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
 # the project's one row type and go through the same connection, timing and error handling.
 
 
+async def fetch_choices(table: type[Table], sql: str, limit: int) -> list[tuple[Any, str]]:
+    """The ``(id, label)`` rows of a picker statement (``$1`` its limit) on ``table``'s engine."""
+    rows = await fetch(engine_of(table), sql, limit)
+    return [(row["id"], row["label"]) for row in rows]
+
+
 def _compiled(query: Query[Any, Any]) -> tuple[PostgresEngine, str, tuple[Any, ...]]:
     (querystring,) = query.querystrings  # one statement on PostgreSQL
     sql, args = querystring.compile_string(engine_type="postgres")

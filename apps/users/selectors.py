@@ -180,7 +180,7 @@ _USER_CHOICES = rawsql.statement(
 )
 
 
+@validated
 async def user_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
     """Up to ``limit`` live users, newest first, with a label (email · name) for pickers."""
-    rows = await rawsql.fetch(rawsql.engine_of(User), _USER_CHOICES, limit)
-    return [(row["id"], row["label"]) for row in rows]
+    return await rawsql.fetch_choices(User, _USER_CHOICES, limit)

@@ -198,7 +198,7 @@ _ASSET_CHOICES = rawsql.statement(
 )
 
 
+@validated
 async def asset_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
     """Up to ``limit`` live assets, newest first, labelled (name · status · owner's email)."""
-    rows = await rawsql.fetch(rawsql.engine_of(Asset), _ASSET_CHOICES, limit)
-    return [(row["id"], row["label"]) for row in rows]
+    return await rawsql.fetch_choices(Asset, _ASSET_CHOICES, limit)

@@ -79,8 +79,8 @@ _PREDICTION_CHOICES = rawsql.statement(
 )
 
 
+@validated
 async def prediction_choices(*, limit: int) -> list[tuple[uuid.UUID, str]]:
     """Up to ``limit`` predictions of live clips still without actual figures, newest
     first, labelled (asset · clip rank · model · predicted ROAS · owner's email)."""
-    rows = await rawsql.fetch(rawsql.engine_of(Prediction), _PREDICTION_CHOICES, limit)
-    return [(row["id"], row["label"]) for row in rows]
+    return await rawsql.fetch_choices(Prediction, _PREDICTION_CHOICES, limit)
