@@ -744,8 +744,10 @@ async def _write(
     sets = ", ".join(f"{column} = EXCLUDED.{column}" for column in changing)
     old = ", ".join(f"t.{column}" for column in changing)
     new = ", ".join(f"EXCLUDED.{column}" for column in changing)
-    await _cover_months(target, plan, written)
-    rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
+    with report.phase("partitions"):
+        await _cover_months(target, plan, written)
+    with report.phase("set aside indexes+fks"):
+        rebuild = await _set_aside_for_bulk_load(target, plan.spec.name)
     with report.phase(f"write {plan.spec.name}"):
         if rebuild is not None:
             # An empty table: a plain INSERT, no conflict to look for, no row to compare.
@@ -913,7 +915,8 @@ async def import_prisma(
         await target.execute("SET LOCAL work_mem = '64MB'")
         # The staging tables' statistics only steer scans and hash joins: a small sample does.
         await target.execute("SET LOCAL default_statistics_target = 10")
-        plans = {plan.spec.name: plan for plan in await _plan(source, target, report)}
+        with report.phase("plan"):
+            plans = {plan.spec.name: plan for plan in await _plan(source, target, report)}
         if not full:
             for table, mark in await target.fetch(_MARKS):
                 if table in plans and plans[table].has_updated_at:
