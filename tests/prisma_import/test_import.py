@@ -157,6 +157,74 @@ async def test_awkward_rows_are_repaired_or_quarantined_and_the_report_adds_up(
     assert json.loads(settings) == {}
 
 
+_CATALOG_TABLES = [*TARGET_TABLES, "conversion_external_ids", "knowledge_document_versions"]
+
+
+async def _catalog(target: asyncpg.Connection) -> dict[str, set[tuple[Any, ...]]]:
+    """Every index, key, foreign key and trigger state of the imported tables (partitions too)."""
+    relations = (
+        "SELECT c.oid FROM pg_class c WHERE c.relname = ANY($1::text[]) UNION "
+        "SELECT i.inhrelid FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+        "WHERE p.relname = ANY($1::text[])"
+    )
+    indexes = await target.fetch(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisvalid "
+        f"FROM pg_index WHERE indrelid IN ({relations})",
+        _CATALOG_TABLES,
+    )
+    constraints = await target.fetch(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated "
+        f"FROM pg_constraint WHERE conrelid IN ({relations})",
+        _CATALOG_TABLES,
+    )
+    triggers = await target.fetch(
+        "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+        f"WHERE NOT tgisinternal AND tgrelid IN ({relations})",
+        _CATALOG_TABLES,
+    )
+    return {
+        "indexes": {tuple(row) for row in indexes},
+        "constraints": {tuple(row) for row in constraints},
+        "triggers": {tuple(row) for row in triggers},
+    }
+
+
+async def test_a_first_import_sets_keys_and_indexes_aside_and_puts_back_the_same(
+    source: asyncpg.Connection, target: asyncpg.Connection
+) -> None:
+    # given an empty migrated target: what its catalog holds
+    before = await _catalog(target)
+    assert any(name == "users_pkey" for _, name, _, _ in before["constraints"])
+    # when the first import loads it (keys, indexes and foreign keys set aside meanwhile)
+    report = await import_prisma(source=source, target=target)
+    assert report.phases["rebuild indexes+fks"] > 0
+    # then every index, key and foreign key is back, the same name and definition, valid;
+    # every trigger enabled again (the partitions the rows needed come with their own)
+    after = await _catalog(target)
+    for kind in ("indexes", "constraints", "triggers"):
+        assert after[kind] >= before[kind], kind
+        added = {row[0] for row in after[kind] - before[kind]}
+        assert all(name.startswith(("conversions_y", "performance_metrics_y")) for name in added)
+    # conversions' external ids were claimed in the ledger (one INSERT instead of the
+    # trigger's row by row), and the ledger's trigger works again afterwards
+    claimed = await target.fetchval(
+        "SELECT count(*) FROM conversions c JOIN conversion_external_ids l "
+        "ON l.external_id = c.external_id AND l.conversion_id = c.id"
+    )
+    assert claimed == await target.fetchval(
+        "SELECT count(*) FROM conversions WHERE external_id IS NOT NULL"
+    )
+    assert claimed > 0
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with target.transaction():
+            await target.execute(
+                "INSERT INTO conversions (id, campaign_id, source, external_id, value, currency,"
+                ' "timestamp") SELECT gen_random_uuid(), campaign_id, source, external_id,'
+                ' value, currency, "timestamp" FROM conversions'
+                " WHERE external_id IS NOT NULL LIMIT 1"
+            )
+
+
 async def test_ids_that_are_not_uuids_become_uuid5_and_children_follow(
     source: asyncpg.Connection, target: asyncpg.Connection
 ) -> None:
