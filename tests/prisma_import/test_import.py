@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import struct
 from typing import Any
 
@@ -12,9 +13,16 @@ import pytest
 
 from apps.core.errors import ValidationError
 from apps.knowledge.selectors import document_pending_embedding_count
-from apps.legacy.importer import DELTA_MARGIN, ImportReport, import_prisma
+from apps.legacy.importer import DELTA_MARGIN, ImportReport, _spells_uuid, import_prisma
 from apps.legacy.services import prisma_import
-from apps.legacy.spec import API_KEY_NAME, API_KEY_SCOPES, TABLES, mapped_id, snake_case
+from apps.legacy.spec import (
+    API_KEY_NAME,
+    API_KEY_SCOPES,
+    TABLES,
+    UUID_PATTERN,
+    mapped_id,
+    snake_case,
+)
 from apps.users.errors import InvalidApiKeyError, InvalidCredentialsError
 from apps.users.services import api_key_verify, user_check_password
 from tests.fixtures.prisma_rows import DEMO_PASSWORD, LEGACY_A_PASSWORD, SEED_KEYS
@@ -469,3 +477,28 @@ async def test_a_source_that_is_not_a_url_is_refused_naming_the_field() -> None:
         await prisma_import(source_url="mysql://old:secret@db/gateway")
     assert refused.value.field == "source" and refused.value.rule == "url"
     assert "secret" not in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "old_id",
+    [
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7a",
+        "0B7C3A52-5D7E-4C1F-9A3B-2F1E0D9C8B7A",
+        "0b7c3a525d7e4c1f9a3b2f1e0d9c8b7a",
+        "{0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b}",
+        "------------------------------------",
+        "0b7c3a52-----4c1f-9a3b-2f1e0d9c8b7a",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7g",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7a ",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7é",
+        "éééééééé-éééé-éééé-éééé-éééééééééééé",
+        "user-handwritten-7",
+        "",
+    ],
+)
+async def test_the_sql_uuid_test_agrees_with_the_documented_pattern(
+    target: asyncpg.Connection, old_id: str
+) -> None:
+    # the importer's per-row SQL (no anchored bounded-repeat regex) says what UUID_PATTERN says
+    spells = await target.fetchval(f"SELECT {_spells_uuid('$1::text')}", old_id)
+    assert spells is (re.fullmatch(UUID_PATTERN, old_id) is not None), old_id
