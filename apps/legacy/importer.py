@@ -511,11 +511,13 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
             and (default := plan.not_null.get(column.staging)) is not None
         ]
         if defaults:
-            # One scan finds every NULL of every such column, one UPDATE fills them all.
+            # One scan finds every NULL of every such column (the rows that have one are
+            # taken apart column by column, the others not), one UPDATE fills them all.
             await _issue(
                 target,
-                "SELECT s.src_id, v.detail FROM "
-                f"{stage} s CROSS JOIN LATERAL (VALUES "
+                f"SELECT s.src_id, v.detail FROM (SELECT * FROM {stage} s WHERE "
+                + " OR ".join(f"s.{_q(column)} IS NULL" for column, _ in defaults)
+                + ") s CROSS JOIN LATERAL (VALUES "
                 + ", ".join(
                     f"(s.{_q(column)} IS NULL, {_literal(f'{column} was NULL, now {default}')})"
                     for column, default in defaults
