@@ -1056,8 +1056,16 @@ async def import_prisma(
             with report.phase(f"copy {name}"):
                 await _stream_table(source, target, plan, totals[name], progress)
             with report.phase("staging analyze"):
-                # No index: every check is a scan or a hash join over the whole stage.
-                await target.execute(f"ANALYZE {plan.staging}")
+                # No index: every check is a scan or a hash join over the whole stage. The
+                # row count and the keys' statistics steer those; statistics of JSON and
+                # array columns (the costly ones to gather) steer nothing here.
+                analyzed = ", ".join(
+                    _q(column.staging)
+                    for column in plan.columns
+                    if not column.staging_type.endswith("[]")
+                    and column.staging_type not in ("json", "jsonb")
+                )
+                await target.execute(f"ANALYZE {plan.staging} ({analyzed})")
             with report.phase("map ids"):
                 await _map_ids(target, plan)
         with report.phase("repair"):
