@@ -686,8 +686,11 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
         f"UPDATE {conversions} s SET metadata = s.metadata || jsonb_build_object("
         "'legacy_attributed_clip_id', s.src_attributed_clip_id), src_attributed_clip_id = NULL, "
         "new_attributed_clip_id = NULL "
-        "WHERE s.src_attributed_clip_id IS NOT NULL AND s.src_attributed_clip_id NOT IN ("
-        f"SELECT c.src_id FROM {clips.ids} c EXCEPT ({_quarantined_ids(clips)})) "
+        "FROM (SELECT x.src_id FROM "
+        f"{conversions} x WHERE x.src_attributed_clip_id IS NOT NULL AND NOT EXISTS ("
+        f"SELECT 1 FROM {clips.ids} c WHERE c.src_id = x.src_attributed_clip_id) "
+        f"UNION SELECT x.src_id FROM {conversions} x WHERE x.src_attributed_clip_id IN "
+        f"({_quarantined_ids(clips)})) d WHERE d.src_id = s.src_id "
         "RETURNING s.src_id",
         table="conversions",
         kind="repaired",
@@ -932,24 +935,44 @@ async def _keep_quarantine(target: asyncpg.Connection, plan: _Plan) -> None:
             f"({row_json} - 'api_key') || jsonb_build_object('api_key_sha256', "
             "encode(sha256(convert_to(s.api_key, 'UTF8')), 'hex'))"
         )
-    await target.execute(
-        "INSERT INTO prisma_quarantine (id, source_table, source_id, rules, row, seen_at) "
-        f"SELECT gen_random_uuid(), {name}, s.src_id, q.rules, {row_json}, now() "
-        f"FROM {plan.staging} s JOIN (SELECT src_id, array_agg(DISTINCT rule ORDER BY rule) "
-        f"AS rules FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {name} "
-        "GROUP BY src_id) q ON q.src_id = s.src_id "
-        "ON CONFLICT (source_table, source_id) DO UPDATE "
-        "SET rules = EXCLUDED.rules, row = EXCLUDED.row, seen_at = EXCLUDED.seen_at"
-    )
+    # The few ids are fetched first: the stage (every row read) is then scanned once with
+    # a hashed filter, no hash of the whole stage is built.
+    flagged = [
+        row[0]
+        for row in await target.fetch(
+            f"SELECT DISTINCT src_id FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {name}"
+        )
+    ]
+    if flagged:
+        await target.execute(
+            "INSERT INTO prisma_quarantine (id, source_table, source_id, rules, row, seen_at) "
+            f"SELECT gen_random_uuid(), {name}, s.src_id, q.rules, {row_json}, now() "
+            f"FROM {plan.staging} s JOIN (SELECT src_id, array_agg(DISTINCT rule ORDER BY rule) "
+            f"AS rules FROM prisma_issue WHERE kind = 'quarantined' AND tbl = {name} "
+            "GROUP BY src_id) q ON q.src_id = s.src_id WHERE s.src_id = ANY($1::text[]) "
+            "ON CONFLICT (source_table, source_id) DO UPDATE "
+            "SET rules = EXCLUDED.rules, row = EXCLUDED.row, seen_at = EXCLUDED.seen_at",
+            flagged,
+        )
     # A row read again that imports cleanly now, or gone from the source, leaves the
     # quarantine (a re-run did not read the others: they stay).
-    await target.execute(
-        f"DELETE FROM prisma_quarantine p WHERE p.source_table = {name} AND NOT EXISTS ("
-        f"SELECT 1 FROM prisma_issue q WHERE q.kind = 'quarantined' AND q.tbl = {name} "
-        f"AND q.src_id = p.source_id) AND (EXISTS (SELECT 1 FROM {plan.staging} r "
-        f"WHERE r.src_id = p.source_id) OR NOT EXISTS (SELECT 1 FROM {plan.ids} i "
-        "WHERE i.src_id = p.source_id))"
-    )
+    cleared = [
+        row[0]
+        for row in await target.fetch(
+            f"SELECT p.source_id FROM prisma_quarantine p WHERE p.source_table = {name} "
+            "AND p.source_id <> ALL($1::text[])",
+            flagged,
+        )
+    ]
+    if cleared:
+        await target.execute(
+            f"DELETE FROM prisma_quarantine p WHERE p.source_table = {name} "
+            "AND p.source_id = ANY($1::text[]) AND (p.source_id IN ("
+            f"SELECT r.src_id FROM {plan.staging} r WHERE r.src_id = ANY($1::text[])) "
+            f"OR p.source_id NOT IN (SELECT i.src_id FROM {plan.ids} i "
+            "WHERE i.src_id = ANY($1::text[])))",
+            cleared,
+        )
 
 
 async def _count(target: asyncpg.Connection, plan: _Plan, counts: TableCounts) -> None:
