@@ -444,18 +444,19 @@ async def _stream(
 
 async def _issue(
     target: asyncpg.Connection, sql: str, *, table: str, kind: str, rule: str, detail: str
-) -> None:
+) -> int:
     """Record, as ``kind`` by ``rule``, the src_id (and detail) of every row ``sql`` returns.
 
     ``sql`` is an UPDATE ... RETURNING or a SELECT that yields ``src_id`` (and ``detail``
     when ``detail`` is the empty string).
     """
     detail_sql = "r.detail" if detail == "" else _literal(detail)
-    await target.execute(
+    status = await target.execute(
         f"WITH r AS ({sql}) INSERT INTO prisma_issue (tbl, src_id, kind, rule, detail) "
         f"SELECT {_literal(table)}, r.src_id, {_literal(kind)}, {_literal(rule)}, {detail_sql} "
         "FROM r"
     )
+    return int(status.rsplit(" ", 1)[1])  # INSERT 0 <rows>
 
 
 def _quarantined_ids(plan: _Plan) -> str:
@@ -513,7 +514,7 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
         if defaults:
             # One scan finds every NULL of every such column (the rows that have one are
             # taken apart column by column, the others not), one UPDATE fills them all.
-            await _issue(
+            nulls = await _issue(
                 target,
                 f"SELECT s.src_id, v.detail FROM (SELECT * FROM {stage} s WHERE "
                 + " OR ".join(f"s.{_q(column)} IS NULL" for column, _ in defaults)
@@ -528,15 +529,16 @@ async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
                 rule="null_to_default",
                 detail="",
             )
-            await target.execute(
-                f"UPDATE {stage} SET "
-                + ", ".join(
-                    f"{_q(column)} = coalesce({_q(column)}, {default})"
-                    for column, default in defaults
+            if nulls:  # no row has one: no second scan
+                await target.execute(
+                    f"UPDATE {stage} SET "
+                    + ", ".join(
+                        f"{_q(column)} = coalesce({_q(column)}, {default})"
+                        for column, default in defaults
+                    )
+                    + " WHERE "
+                    + " OR ".join(f"{_q(column)} IS NULL" for column, _ in defaults)
                 )
-                + " WHERE "
-                + " OR ".join(f"{_q(column)} IS NULL" for column, _ in defaults)
-            )
         if "currency" in plan.staging_names:
             await _issue(
                 target,
