@@ -5,12 +5,15 @@ How (the rules themselves are in docs/import-prisma.md):
 1. The source is read in one ``REPEATABLE READ, READ ONLY`` transaction; each known table is
    streamed with ``COPY (SELECT ...) TO STDOUT`` straight into ``COPY ... FROM STDIN`` of a
    temporary staging table on the target (text format: every value crosses byte for byte,
-   naive UTC timestamps are turned into ``timestamptz`` by the source's own ``AT TIME ZONE``).
+   naive UTC timestamps are turned into ``timestamptz`` by the source's own ``AT TIME ZONE``,
+   and the source also sends, beside each old id, the UUID it spells: ``new_<column>``).
 2. Everything else is set-based SQL in ONE target transaction: old ids that are not UUIDs get
    their uuid5 in ``prisma_id_map``; repairs rewrite staging rows; the target's own CHECK
    constraints, NOT NULL columns and unique rules are evaluated on the staging rows, and the
    rows that break one go to ``prisma_quarantine`` with every row that depends on them;
-   the rest is upserted by id (a row equal to the target's is not touched).
+   the rest is upserted by id (a row equal to the target's is not touched). Into empty
+   tables (a first import) the rows are inserted with every key, index and foreign key set
+   aside, and those are rebuilt afterwards, as ``pg_restore`` does.
 3. A dry run, a ``--strict`` refusal or any failure rolls that transaction back: the target
    is exactly as it was.
 """
