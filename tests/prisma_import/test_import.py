@@ -233,6 +233,36 @@ async def test_a_first_import_sets_keys_and_indexes_aside_and_puts_back_the_same
             )
 
 
+async def test_a_target_that_already_has_users_keeps_their_keys_and_the_rest_loads_in_bulk(
+    source: asyncpg.Connection, target: asyncpg.Connection
+) -> None:
+    # given a target with one user of its own (created here before the import)
+    own = await target.fetchval(
+        "INSERT INTO users (id, email, name) VALUES (gen_random_uuid(), 'own@new.example', "
+        "'Own') RETURNING id"
+    )
+    before = await _catalog(target)
+    # when the import runs: users keeps its keys (an upsert), the empty tables load in bulk
+    report = await import_prisma(source=source, target=target)
+    # then everything adds up, the own user is still there, and the catalog is the same
+    users = report.tables["users"]
+    assert users.inserted == users.imported and users.updated == 0
+    assert await target.fetchval("SELECT count(*) FROM users") == users.imported + 1
+    assert report.missing_in_source == {"users": [str(own)]}
+    assert report.tables["assets"].inserted == report.tables["assets"].imported > 0
+    after = await _catalog(target)
+    for kind in ("indexes", "constraints", "triggers"):
+        added = {row[0] for row in after[kind] - before[kind]}
+        assert after[kind] >= before[kind] and all(
+            name.startswith(("conversions_y", "performance_metrics_y")) for name in added
+        ), kind
+    # the foreign key from assets to users was checked again on the way back
+    orphans = await target.fetchval(
+        "SELECT count(*) FROM assets a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id)"
+    )
+    assert orphans == 0
+
+
 async def test_ids_that_are_not_uuids_become_uuid5_and_children_follow(
     source: asyncpg.Connection, target: asyncpg.Connection
 ) -> None:
