@@ -258,7 +258,8 @@ async def test_a_target_that_already_has_users_keeps_their_keys_and_the_rest_loa
         ), kind
     # the foreign key from assets to users was checked again on the way back
     orphans = await target.fetchval(
-        "SELECT count(*) FROM assets a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id)"
+        "SELECT count(*) FROM assets a "
+        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id)"
     )
     assert orphans == 0
 
