@@ -153,6 +153,14 @@ def _run_floor(server_url: str, source_url: str) -> float:
     return time.perf_counter() - started
 
 
+def _load_average() -> str:
+    """The machine is shared: the load while measuring says how far to trust the seconds."""
+    one, five, fifteen = os.getloadavg()
+    return (
+        f"load average (1, 5, 15 min): {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000, help="source rows (about)")
@@ -164,6 +172,7 @@ def main() -> None:
         source_url = _fresh(server_url, "source", migrate=False)
         source_rows = asyncio.run(_fill_source(source_url, args.rows))
         print(f"source: {source_rows:,} rows (Prisma-era schema, awkward rows included)")
+        print(_load_average(), flush=True)
         ours: list[float] = []
         floor: list[float] = []
         report = work_dir / "report.json"
@@ -201,6 +210,7 @@ def main() -> None:
             f"re-run, source unchanged (a final delta at least): {rerun_s:.2f} s, "
             f"{written} rows written"
         )
+        print(_load_average())
     finally:
         stop_embedded_server(work_dir / "pg")
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import struct
 from typing import Any
 
@@ -12,9 +13,16 @@ import pytest
 
 from apps.core.errors import ValidationError
 from apps.knowledge.selectors import document_pending_embedding_count
-from apps.legacy.importer import DELTA_MARGIN, ImportReport, import_prisma
+from apps.legacy.importer import DELTA_MARGIN, ImportReport, _spells_uuid, import_prisma
 from apps.legacy.services import prisma_import
-from apps.legacy.spec import API_KEY_NAME, API_KEY_SCOPES, TABLES, mapped_id, snake_case
+from apps.legacy.spec import (
+    API_KEY_NAME,
+    API_KEY_SCOPES,
+    TABLES,
+    UUID_PATTERN,
+    mapped_id,
+    snake_case,
+)
 from apps.users.errors import InvalidApiKeyError, InvalidCredentialsError
 from apps.users.services import api_key_verify, user_check_password
 from tests.fixtures.prisma_rows import DEMO_PASSWORD, LEGACY_A_PASSWORD, SEED_KEYS
@@ -155,6 +163,105 @@ async def test_awkward_rows_are_repaired_or_quarantined_and_the_report_adds_up(
         "SELECT settings FROM users WHERE id = $1", mapped_id("users", "settings-null-user")
     )
     assert json.loads(settings) == {}
+
+
+_CATALOG_TABLES = [*TARGET_TABLES, "conversion_external_ids", "knowledge_document_versions"]
+
+
+async def _catalog(target: asyncpg.Connection) -> dict[str, set[tuple[Any, ...]]]:
+    """Every index, key, foreign key and trigger state of the imported tables (partitions too)."""
+    relations = (
+        "SELECT c.oid FROM pg_class c WHERE c.relname = ANY($1::text[]) UNION "
+        "SELECT i.inhrelid FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+        "WHERE p.relname = ANY($1::text[])"
+    )
+    indexes = await target.fetch(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisvalid "
+        f"FROM pg_index WHERE indrelid IN ({relations})",
+        _CATALOG_TABLES,
+    )
+    constraints = await target.fetch(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated "
+        f"FROM pg_constraint WHERE conrelid IN ({relations})",
+        _CATALOG_TABLES,
+    )
+    triggers = await target.fetch(
+        "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+        f"WHERE NOT tgisinternal AND tgrelid IN ({relations})",
+        _CATALOG_TABLES,
+    )
+    return {
+        "indexes": {tuple(row) for row in indexes},
+        "constraints": {tuple(row) for row in constraints},
+        "triggers": {tuple(row) for row in triggers},
+    }
+
+
+async def test_a_first_import_sets_keys_and_indexes_aside_and_puts_back_the_same(
+    source: asyncpg.Connection, target: asyncpg.Connection
+) -> None:
+    # given an empty migrated target: what its catalog holds
+    before = await _catalog(target)
+    assert any(name == "users_pkey" for _, name, _, _ in before["constraints"])
+    # when the first import loads it (keys, indexes and foreign keys set aside meanwhile)
+    report = await import_prisma(source=source, target=target)
+    assert report.phases["rebuild indexes+fks"] > 0
+    # then every index, key and foreign key is back, the same name and definition, valid;
+    # every trigger enabled again (the partitions the rows needed come with their own)
+    after = await _catalog(target)
+    for kind in ("indexes", "constraints", "triggers"):
+        assert after[kind] >= before[kind], kind
+        added = {row[0] for row in after[kind] - before[kind]}
+        assert all(name.startswith(("conversions_y", "performance_metrics_y")) for name in added)
+    # conversions' external ids were claimed in the ledger (one INSERT instead of the
+    # trigger's row by row), and the ledger's trigger works again afterwards
+    claimed = await target.fetchval(
+        "SELECT count(*) FROM conversions c JOIN conversion_external_ids l "
+        "ON l.external_id = c.external_id AND l.conversion_id = c.id"
+    )
+    assert claimed == await target.fetchval(
+        "SELECT count(*) FROM conversions WHERE external_id IS NOT NULL"
+    )
+    assert claimed > 0
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with target.transaction():
+            await target.execute(
+                "INSERT INTO conversions (id, campaign_id, source, external_id, value, currency,"
+                ' "timestamp") SELECT gen_random_uuid(), campaign_id, source, external_id,'
+                ' value, currency, "timestamp" FROM conversions'
+                " WHERE external_id IS NOT NULL LIMIT 1"
+            )
+
+
+async def test_a_target_that_already_has_users_keeps_their_keys_and_the_rest_loads_in_bulk(
+    source: asyncpg.Connection, target: asyncpg.Connection
+) -> None:
+    # given a target with one user of its own (created here before the import)
+    own = await target.fetchval(
+        "INSERT INTO users (id, email, name) VALUES (gen_random_uuid(), 'own@new.example', "
+        "'Own') RETURNING id"
+    )
+    before = await _catalog(target)
+    # when the import runs: users keeps its keys (an upsert), the empty tables load in bulk
+    report = await import_prisma(source=source, target=target)
+    # then everything adds up, the own user is still there, and the catalog is the same
+    users = report.tables["users"]
+    assert users.inserted == users.imported and users.updated == 0
+    assert await target.fetchval("SELECT count(*) FROM users") == users.imported + 1
+    assert report.missing_in_source == {"users": [str(own)]}
+    assert report.tables["assets"].inserted == report.tables["assets"].imported > 0
+    after = await _catalog(target)
+    for kind in ("indexes", "constraints", "triggers"):
+        added = {row[0] for row in after[kind] - before[kind]}
+        assert after[kind] >= before[kind] and all(
+            name.startswith(("conversions_y", "performance_metrics_y")) for name in added
+        ), kind
+    # the foreign key from assets to users was checked again on the way back
+    orphans = await target.fetchval(
+        "SELECT count(*) FROM assets a "
+        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id)"
+    )
+    assert orphans == 0
 
 
 async def test_ids_that_are_not_uuids_become_uuid5_and_children_follow(
@@ -401,3 +508,28 @@ async def test_a_source_that_is_not_a_url_is_refused_naming_the_field() -> None:
         await prisma_import(source_url="mysql://old:secret@db/gateway")
     assert refused.value.field == "source" and refused.value.rule == "url"
     assert "secret" not in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "old_id",
+    [
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7a",
+        "0B7C3A52-5D7E-4C1F-9A3B-2F1E0D9C8B7A",
+        "0b7c3a525d7e4c1f9a3b2f1e0d9c8b7a",
+        "{0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b}",
+        "------------------------------------",
+        "0b7c3a52-----4c1f-9a3b-2f1e0d9c8b7a",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7g",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7a ",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7é",
+        "éééééééé-éééé-éééé-éééé-éééééééééééé",
+        "user-handwritten-7",
+        "",
+    ],
+)
+async def test_the_sql_uuid_test_agrees_with_the_documented_pattern(
+    target: asyncpg.Connection, old_id: str
+) -> None:
+    # the importer's per-row SQL (no anchored bounded-repeat regex) says what UUID_PATTERN says
+    spells = await target.fetchval(f"SELECT {_spells_uuid('$1::text')}", old_id)
+    assert spells is (re.fullmatch(UUID_PATTERN, old_id) is not None), old_id
