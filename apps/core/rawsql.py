@@ -19,7 +19,7 @@ with the engine's pool timeout. asyncpg errors come out as the project's typed e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, overload
 
@@ -162,40 +162,44 @@ async def _run(
 
 
 @overload
-def fetch(engine: PostgresEngine, sql: str, *args: Any) -> Awaitable[list[asyncpg.Record]]: ...
+def fetch(
+    engine: PostgresEngine, sql: str, *args: Any
+) -> Coroutine[Any, Any, list[asyncpg.Record]]: ...
 
 
 @overload
 def fetch(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]
-) -> Awaitable[list[R]]: ...
+) -> Coroutine[Any, Any, list[R]]: ...
 
 
 def fetch(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
-) -> Awaitable[list[Any]]:
+) -> Coroutine[Any, Any, list[Any]]:
     """All rows of ``sql`` (as ``record_class``, a :class:`apps.core.records.Row`, if given)."""
     return _run(engine, sql, args, Fetch.ROWS, record_class)
 
 
 @overload
-def fetchrow(engine: PostgresEngine, sql: str, *args: Any) -> Awaitable[asyncpg.Record | None]: ...
+def fetchrow(
+    engine: PostgresEngine, sql: str, *args: Any
+) -> Coroutine[Any, Any, asyncpg.Record | None]: ...
 
 
 @overload
 def fetchrow(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]
-) -> Awaitable[R | None]: ...
+) -> Coroutine[Any, Any, R | None]: ...
 
 
 def fetchrow(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
-) -> Awaitable[Any]:
+) -> Coroutine[Any, Any, Any]:
     """The first row of ``sql``, or None."""
     return _run(engine, sql, args, Fetch.ROW, record_class)
 
 
-def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Awaitable[Any]:
+def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Coroutine[Any, Any, Any]:
     """The first column of the first row of ``sql``, or None."""
     return _run(engine, sql, args, Fetch.VALUE, None)
 
