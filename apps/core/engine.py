@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from pgvector.asyncpg import register_vector
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from apps.core import observability
@@ -29,6 +28,7 @@ from apps.core.errors import ConfigurationError, DatabaseUnavailableError, PoolT
 from apps.core.replicas import Replica, ReplicaSet
 from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
+from apps.core.vectors import register_vector_codecs
 
 # Errors asyncpg raises when a connection cannot be made or the login is refused.
 CONNECT_ERRORS: tuple[type[BaseException], ...] = (
@@ -197,7 +197,7 @@ async def init_connection(connection: asyncpg.Connection) -> None:
         "SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'vector' LIMIT 1"
     )
     if schema is not None:
-        await register_vector(connection, schema=schema)
+        await register_vector_codecs(connection, schema=schema)
 
 
 class GatewayTransaction(PostgresTransaction):
