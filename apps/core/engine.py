@@ -13,12 +13,11 @@ import contextlib
 import dataclasses
 import enum
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from pgvector.asyncpg import register_vector
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from apps.core import observability
@@ -29,6 +28,7 @@ from apps.core.errors import ConfigurationError, DatabaseUnavailableError, PoolT
 from apps.core.replicas import Replica, ReplicaSet
 from apps.core.session_state import GatewayConnection, reset_connection
 from apps.core.settings import Settings, get_settings
+from apps.core.vectors import register_vector_codecs
 
 # Errors asyncpg raises when a connection cannot be made or the login is refused.
 CONNECT_ERRORS: tuple[type[BaseException], ...] = (
@@ -68,18 +68,20 @@ class Fetch(enum.Enum):
     VALUE = "fetchval"
 
 
-def _take_idle(pool: asyncpg.Pool) -> PoolConnectionProxy | None:
-    """An idle, connected pooled connection taken without waiting, or None.
+def _take_idle_holder(pool: asyncpg.Pool) -> Any:
+    """An idle, connected pool holder marked in use without waiting, or None.
 
     What ``pool.acquire()`` does when a connection is free, without its layers of
     coroutines and timeout machinery. Only when nobody is waiting (a waiter keeps its turn)
     and the connection needs nothing (not closed, not expired, no ``setup`` callback);
-    otherwise the pool's own path runs.
+    otherwise the pool's own path runs. The holder's connection has no proxy: a caller
+    that hands it out wraps it (:func:`_take_idle`).
     """
     queue = pool._queue
-    if pool._closing or not pool._initialized or queue._getters or queue.empty():
+    holders = queue._queue  # the LifoQueue's deque: a connected holder is handed out first
+    if pool._closing or not pool._initialized or queue._getters or not holders:
         return None
-    holder = queue.get_nowait()  # the queue hands out a connected holder first
+    holder = holders.pop()
     con = holder._con
     if (
         con is None
@@ -87,12 +89,21 @@ def _take_idle(pool: asyncpg.Pool) -> PoolConnectionProxy | None:
         or holder._generation != pool._generation
         or holder._setup is not None
     ):
-        queue.put_nowait(holder)
+        holders.append(holder)
         return None
-    holder._maybe_cancel_inactive_callback()
-    holder._proxy = proxy = PoolConnectionProxy(holder, con)
+    if holder._inactive_callback is not None:
+        holder._maybe_cancel_inactive_callback()
     holder._in_use = pool._loop.create_future()
     holder._timeout = None
+    return holder
+
+
+def _take_idle(pool: asyncpg.Pool) -> PoolConnectionProxy | None:
+    """An idle pooled connection (behind the pool's proxy) taken without waiting, or None."""
+    holder = _take_idle_holder(pool)
+    if holder is None:
+        return None
+    holder._proxy = proxy = PoolConnectionProxy(holder, holder._con)
     return proxy
 
 
@@ -109,17 +120,24 @@ def _give_back(pool: asyncpg.Pool, proxy: Any) -> bool:
     if type(proxy) is not PoolConnectionProxy:
         return False
     holder = proxy._holder
-    con = proxy._con
-    if holder._pool is not pool or con is None or holder._in_use is None:
+    if holder._pool is not pool:
+        return False
+    return _requeue(pool, holder, proxy._con)
+
+
+def _requeue(pool: asyncpg.Pool, holder: Any, con: Any) -> bool:
+    """:func:`_give_back` for a holder taken by :func:`_take_idle_holder` (any proxy is
+    detached); False, with nothing done, when the pool's path must run."""
+    if con is None or holder._in_use is None or holder._con is not con:
         return False
     if (
-        not isinstance(con, GatewayConnection)
+        type(con) is not GatewayConnection
         or con.session_changed
         or pool._closing
-        or con.is_closed()
         or con._top_xact is not None
         or con._listeners
         or con._log_listeners
+        or con.is_closed()
     ):
         return False
     protocol = con._protocol
@@ -132,8 +150,23 @@ def _give_back(pool: asyncpg.Pool, proxy: Any) -> bool:
         return False
     con._pool_release_ctr += 1  # what Connection._on_release() does besides listener warnings
     holder._timeout = None
-    holder._release()
-    if pool.get_size() > pool.get_min_size():
+    # What holder._release() does, without the queue's Python layers when nobody waits.
+    in_use = holder._in_use
+    if not in_use.done():
+        in_use.set_result(None)
+    holder._in_use = None
+    proxy = holder._proxy
+    if proxy is not None:
+        proxy._detach()
+        holder._proxy = None
+    queue = pool._queue
+    if queue._getters:
+        queue.put_nowait(holder)  # wakes the first waiter
+    else:
+        queue._queue.append(holder)
+        queue._unfinished_tasks += 1
+    minimum = pool._minsize
+    if minimum < pool._maxsize and sum(h._con is not None for h in pool._holders) > minimum:
         # The inactivity timer closes a connection idle too long, but only while the pool
         # is above its minimum size; at or below it, asyncpg's timer callback does nothing.
         # Arming it on every release (a timer handle that outlives the call) cost more CPU
@@ -164,7 +197,7 @@ async def init_connection(connection: asyncpg.Connection) -> None:
         "SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'vector' LIMIT 1"
     )
     if schema is not None:
-        await register_vector(connection, schema=schema)
+        await register_vector_codecs(connection, schema=schema)
 
 
 class GatewayTransaction(PostgresTransaction):
@@ -243,6 +276,7 @@ class GatewayEngine(PostgresEngine):
     """PostgresEngine with pool timeout, typed connection errors and the vector codec."""
 
     node_name: str
+    has_replicas: bool = False
 
     def __init__(
         self,
@@ -281,6 +315,18 @@ class GatewayEngine(PostgresEngine):
             max_lag=replica_max_lag,
         )
         observability.watch_pool(self)
+
+    @property
+    def replicas(self) -> ReplicaSet:
+        """The read replicas (empty without ``DATABASE_REPLICA_URLS``)."""
+        return self._replicas
+
+    @replicas.setter
+    def replicas(self, value: ReplicaSet) -> None:
+        self._replicas = value
+        # Read before every pooled statement (apps/core/rawsql.py): a plain attribute rather
+        # than ReplicaSet.__bool__, a Python call.
+        self.has_replicas = bool(value)
 
     @property
     def callers_waiting(self) -> int:
@@ -453,25 +499,28 @@ class GatewayEngine(PostgresEngine):
         finally:
             self.pool = None
 
-    async def execute_statement(
+    def execute_statement(
         self,
         connection: asyncpg.Connection,
         sql: str,
         args: Sequence[Any],
         fetch: Fetch,
         record_class: type[Any] | None = None,
-    ) -> Any:
-        """Run one statement on ``connection``: the single place every statement of
-        :mod:`apps.core.rawsql` and of Piccolo's pooled queries is executed (the point to
-        wrap for query timing). asyncpg prepares ``sql`` once per connection (its statement
-        cache) and reuses the prepared statement on every later call.
+    ) -> Awaitable[Any]:
+        """Run one statement on ``connection`` (await the result): the single place every
+        statement of :mod:`apps.core.rawsql` and of Piccolo's pooled queries is executed
+        (the point to wrap for query timing). asyncpg prepares ``sql`` once per connection
+        (its statement cache) and reuses the prepared statement on every later call.
+
+        A plain function handing back asyncpg's coroutine: no coroutine of its own per
+        statement.
         """
         raw = _raw(connection)
         if fetch is Fetch.ROWS:
-            return await raw.fetch(sql, *args, record_class=record_class)
+            return raw.fetch(sql, *args, record_class=record_class)  # type: ignore[no-any-return]
         if fetch is Fetch.ROW:
-            return await raw.fetchrow(sql, *args, record_class=record_class)
-        return await raw.fetchval(sql, *args)
+            return raw.fetchrow(sql, *args, record_class=record_class)  # type: ignore[no-any-return]
+        return raw.fetchval(sql, *args)  # type: ignore[no-any-return]
 
     async def run_pooled(
         self,
@@ -481,8 +530,18 @@ class GatewayEngine(PostgresEngine):
         record_class: type[Any] | None = None,
     ) -> Any:
         """Acquire a connection, run one statement, release it (or terminate it when the
-        statement failed in a way that leaves the connection in an unknown state)."""
-        connection = await self.acquire_connection()
+        statement failed in a way that leaves the connection in an unknown state).
+
+        The fast path (an idle connection, nobody waiting, nothing to reset) runs the
+        statement on the pool holder's connection without a proxy, an acquire or a release
+        coroutine; anything else takes :meth:`acquire_connection` and
+        :meth:`release_connection`.
+        """
+        pool = self.pool
+        holder = None
+        if pool is not None and not self._waiting:
+            holder = _take_idle_holder(pool)
+        connection = holder._con if holder is not None else await self.acquire_connection()
         broken = True
         try:
             result = await self.execute_statement(connection, sql, args, fetch, record_class)
@@ -494,7 +553,15 @@ class GatewayEngine(PostgresEngine):
                 raise broken_connection_error(error) from error
             raise
         finally:
-            await self.release_connection(connection, broken=broken)
+            if holder is None:
+                await self.release_connection(connection, broken=broken)
+            elif broken or not _requeue(pool, holder, connection):
+                if holder._in_use is not None and holder._con is connection:
+                    # The pool's path (reset, rollback, close) takes a proxy.
+                    holder._proxy = PoolConnectionProxy(holder, connection)
+                    await self.release_connection(holder._proxy, broken=broken)
+                elif broken:
+                    connection.terminate()
 
     @contextlib.contextmanager
     def connecting_as(self, url: DatabaseUrl) -> Iterator[None]:

@@ -19,7 +19,7 @@ with the engine's pool timeout. asyncpg errors come out as the project's typed e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, overload
 
@@ -142,7 +142,7 @@ async def _run(
                 return await engine.execute_statement(
                     transaction.connection, sql, args, fetch, record_class
                 )
-            if engine.replicas and replicas.wants_replica():
+            if engine.has_replicas and replicas.wants_replica():
                 done, result = await replicas.run_on_replica(
                     engine.replicas, sql, args, fetch, record_class
                 )
@@ -164,42 +164,51 @@ async def _run(
         raise typed_error(error) from error
 
 
-@overload
-async def fetch(engine: PostgresEngine, sql: str, *args: Any) -> list[asyncpg.Record]: ...
+# fetch, fetchrow and fetchval are plain functions handing back _run's coroutine (no
+# coroutine of their own per call): await them as usual.
 
 
 @overload
-async def fetch(engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]) -> list[R]: ...
-
-
-async def fetch(
-    engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
-) -> list[Any]:
-    """All rows of ``sql`` (as ``record_class``, a :class:`apps.core.records.Row`, if given)."""
-    rows: list[Any] = await _run(engine, sql, args, Fetch.ROWS, record_class)
-    return rows
+def fetch(
+    engine: PostgresEngine, sql: str, *args: Any
+) -> Coroutine[Any, Any, list[asyncpg.Record]]: ...
 
 
 @overload
-async def fetchrow(engine: PostgresEngine, sql: str, *args: Any) -> asyncpg.Record | None: ...
-
-
-@overload
-async def fetchrow(
+def fetch(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]
-) -> R | None: ...
+) -> Coroutine[Any, Any, list[R]]: ...
 
 
-async def fetchrow(
+def fetch(
     engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
-) -> Any:
+) -> Coroutine[Any, Any, list[Any]]:
+    """All rows of ``sql`` (as ``record_class``, a :class:`apps.core.records.Row`, if given)."""
+    return _run(engine, sql, args, Fetch.ROWS, record_class)
+
+
+@overload
+def fetchrow(
+    engine: PostgresEngine, sql: str, *args: Any
+) -> Coroutine[Any, Any, asyncpg.Record | None]: ...
+
+
+@overload
+def fetchrow(
+    engine: PostgresEngine, sql: str, *args: Any, record_class: type[R]
+) -> Coroutine[Any, Any, R | None]: ...
+
+
+def fetchrow(
+    engine: PostgresEngine, sql: str, *args: Any, record_class: type[Any] | None = None
+) -> Coroutine[Any, Any, Any]:
     """The first row of ``sql``, or None."""
-    return await _run(engine, sql, args, Fetch.ROW, record_class)
+    return _run(engine, sql, args, Fetch.ROW, record_class)
 
 
-async def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Any:
+def fetchval(engine: PostgresEngine, sql: str, *args: Any) -> Coroutine[Any, Any, Any]:
     """The first column of the first row of ``sql``, or None."""
-    return await _run(engine, sql, args, Fetch.VALUE, None)
+    return _run(engine, sql, args, Fetch.VALUE, None)
 
 
 # Piccolo's query builder writes the cold paths; its queries run here too, so that they return

@@ -24,6 +24,7 @@ from collections.abc import (
 from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from enum import Enum
+from operator import countOf
 from typing import (
     Annotated,
     Any,
@@ -383,15 +384,15 @@ def _check_for(hint: Any, field: str) -> Check | None:
     if hint is Any or isinstance(hint, TypeVar):
         return None
     if hint is str:
-        return lambda value: check_text(value, field=field, max_length=max_length)
+        return _text_check(field, max_length)
     if hint is bool:
         return _isinstance_check(bool, field)
     if hint is int:
-        return lambda value: _check_int(value, field)
+        return _int_check(field)
     if hint is float:
         return lambda value: _check_float(value, field)
     if hint is uuid.UUID:
-        return lambda value: _check_uuid(value, field)
+        return _uuid_check(field)
     if hint is Decimal:
         return lambda value: _check_decimal(value, field)
     if isinstance(hint, type) and issubclass(hint, Enum):
@@ -406,6 +407,40 @@ def _check_for(hint: Any, field: str) -> Check | None:
             return None
         return _isinstance_check(hint, field)
     return None
+
+
+# The checks of the common argument types take one Python call when the value is fine (a
+# point read pays them on every call); anything unusual goes to the full check, which names
+# the rule.
+
+
+def _text_check(field: str, max_length: int | None) -> Check:
+    limit = max_length or TEXT_MAX_LENGTHS.get(field, DEFAULT_TEXT_MAX_LENGTH)
+
+    def check(value: Any) -> Any:
+        if type(value) is str and len(value) <= limit and value.isascii() and "\x00" not in value:
+            return value
+        return check_text(value, field=field, max_length=max_length)
+
+    return check
+
+
+def _int_check(field: str) -> Check:
+    def check(value: Any) -> Any:
+        if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+            return value
+        return _check_int(value, field)
+
+    return check
+
+
+def _uuid_check(field: str) -> Check:
+    def check(value: Any) -> Any:
+        if type(value) is uuid.UUID:
+            return value
+        return _check_uuid(value, field)
+
+    return check
 
 
 def _isinstance_check(kind: type, field: str) -> Check:
@@ -482,7 +517,9 @@ def _all_finite_floats(items: Sequence[Any]) -> bool:
     """Whether ``items`` holds finite floats only, in two C-level passes (an embedding has
     1,536 items: checking them one call each cost more than the vector search itself).
     False means "check each item", which finds the offending one and names its rule."""
-    if not set(map(type, items)) <= {float}:
+    # countOf compares each type with float by identity first: no set to hash into (which
+    # cost as much as everything else the check does).
+    if countOf(map(type, items), float) != len(items):
         return False
     # NaN or an infinity makes the sum NaN or infinite; so do finite values too large to add
     # up, which the item-by-item check then accepts.
@@ -527,6 +564,13 @@ def _union_check(options: tuple[Any, ...], field: str) -> Check | None:
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _unknown(value: Any) -> Any:  # pragma: no cover - a marker, never called
+    return value
+
+
+_UNKNOWN: Check = _unknown
 
 
 @overload
@@ -596,22 +640,26 @@ def _validated(
                     f"{func.__name__} takes keyword arguments only", rule="keyword_only"
                 )
             )
-        if not required <= kwargs.keys():
+        if required and not required <= kwargs.keys():
             missing = sorted(required - kwargs.keys())[0]
             raise refuse(invalid(missing, "required", "is required"))
         try:
             for name, value in kwargs.items():
-                try:
-                    check = checks[name]
-                except KeyError:
-                    raise invalid(name, "unknown_argument", "is not an argument") from None
+                check = checks.get(name, _UNKNOWN)
                 if check is not None:
+                    if check is _UNKNOWN:
+                        raise invalid(name, "unknown_argument", "is not an argument")
                     kwargs[name] = check(value)
         except ValidationError as failure:
             raise refuse(failure) from None
         # The queries of this call are counted under its name (apps/core/observability.py),
         # unless an outer call (a service, an admin request, a command) already named them.
-        token = operation_var.set(label) if operation_var.get() == DEFAULT_OPERATION else None
+        if operation_var.get() != DEFAULT_OPERATION:
+            if not converts:
+                return await func(**kwargs)
+            token = None
+        else:
+            token = operation_var.set(label)
         try:
             return await func(**kwargs)
         except ValidationError as failure:

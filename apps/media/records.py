@@ -1,5 +1,5 @@
 """The row types of the media app: asyncpg records (:class:`apps.core.records.Row`) built in C,
-plus the two small frozen values of the nested asset read that hold them.
+plus the two small immutable values of the nested asset read that hold them.
 
 A full row extends its summary (the columns the nested asset read returns): a ClipRecord
 is a ClipSummary with the JSON, the flags and the timestamps, a PredictionRecord a
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from apps.core.records import Column, EnumColumn, JsonColumn, Row
 from apps.media.tables import AssetStatus, ClipStatus
@@ -110,12 +111,15 @@ class PredictionRecord(PredictionSummary):
     updated_at = Column[datetime.datetime]()
 
 
-@dataclass(frozen=True, slots=True)
-class ClipWithPredictions:
-    """A live clip and its predictions (oldest first)."""
+class ClipWithPredictions(NamedTuple):
+    """A live clip and its predictions (oldest first).
+
+    A NamedTuple rather than a dataclass: the nested read builds one per clip (1,000 on a
+    long video) with ``tuple.__new__`` in C, no Python per clip (docs/PERFORMANCE.md).
+    """
 
     clip: ClipSummary
-    predictions: list[PredictionSummary]
+    predictions: tuple[PredictionSummary, ...]
 
 
 @dataclass(frozen=True, slots=True)

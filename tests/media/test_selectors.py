@@ -279,6 +279,41 @@ async def test_asset_get_with_clips_sends_three_queries_whatever_the_clip_count(
     )
 
 
+async def test_asset_get_with_clips_matches_predictions_by_id_when_the_clips_moved(
+    owner: UserRecord,
+) -> None:
+    # given the rows of the two nested reads of an asset with three clips, each predicted
+    from apps.core import rawsql
+    from apps.media.records import ClipSummary, PredictionSummary
+    from apps.media.selectors import assets
+
+    asset = await _asset(owner, "moved")
+    ids = await _clips(asset, 3, score=0.5)
+    for n, clip_id in enumerate(ids):
+        for version in ("v1", "v2")[: n + 1]:
+            await services.prediction_record(
+                clip_id=clip_id, model_version=version, predicted_roas=1.0 + n
+            )
+    engine = rawsql.engine_of(Asset)
+    clips = await rawsql.fetch(engine, assets._NESTED_CLIPS, asset.id, record_class=ClipSummary)
+    predictions = await rawsql.fetch(
+        engine, assets._NESTED_PREDICTIONS, asset.id, record_class=PredictionSummary
+    )
+    # when they line up, and when the first clip vanished between the two reads (the
+    # positions the predictions carry are then off by one)
+    nested = assets._nest(clips, predictions)
+    shifted = assets._nest(clips[1:], predictions)
+    # then each clip gets its own predictions, in the statement's order, either way
+    expected = {clip_id: ["v1", "v2"][: n + 1] for n, clip_id in enumerate(ids)}
+    for entries in (nested, shifted):
+        for entry in entries:
+            assert sorted(p.model_version for p in entry.predictions) == expected[entry.clip.id]
+            assert all(p.clip_id == entry.clip.id for p in entry.predictions)
+    assert [entry.clip.id for entry in shifted] == ids[1:]
+    assert [e.predictions for e in shifted] == [e.predictions for e in nested[1:]]
+    assert isinstance(nested[0].predictions, tuple)
+
+
 async def test_asset_get_with_clips_of_an_asset_without_clips_or_not_live(
     owner: UserRecord,
 ) -> None:

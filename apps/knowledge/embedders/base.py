@@ -12,11 +12,16 @@ from apps.knowledge.errors import InvalidEmbeddingError
 DIMENSIONS = 1536
 
 
-def check_embedding(vector: Sequence[float], *, dimensions: int = DIMENSIONS) -> list[float]:
+def check_embedding(
+    vector: Sequence[float], *, dimensions: int = DIMENSIONS, items_checked: bool = False
+) -> list[float]:
     """``vector`` as a list of floats, or InvalidEmbeddingError naming the broken rule.
 
     Refused: another length than the column's, NaN or infinite values, and the zero vector
-    (its cosine distance to anything is undefined).
+    (its cosine distance to anything is undefined). ``items_checked=True`` is for a vector
+    ``@validated`` already checked as a ``Sequence[float]`` (finite floats or ints, no
+    bools): its items are not converted nor checked a second time (a search's embedding
+    has 1,536 of them).
     """
     if len(vector) != dimensions:
         raise InvalidEmbeddingError(
@@ -24,13 +29,17 @@ def check_embedding(vector: Sequence[float], *, dimensions: int = DIMENSIONS) ->
             field="embedding",
             rule="dimensions",
         )
-    values = list(map(float, vector))
-    # One C-level sum instead of a call per value: NaN or an infinity makes it non-finite
-    # (so do finite values too large to add up, hence the value-by-value check then).
-    if not math.isfinite(sum(values)) and not all(math.isfinite(value) for value in values):
-        raise InvalidEmbeddingError(
-            "embedding contains NaN or infinite values", field="embedding", rule="finite"
-        )
+    if items_checked:
+        values = vector if type(vector) is list else list(vector)
+    else:
+        values = list(map(float, vector))
+        # One C-level sum instead of a call per value: NaN or an infinity makes it
+        # non-finite (so do finite values too large to add up, hence the value-by-value
+        # check then).
+        if not math.isfinite(sum(values)) and not all(math.isfinite(value) for value in values):
+            raise InvalidEmbeddingError(
+                "embedding contains NaN or infinite values", field="embedding", rule="finite"
+            )
     if not any(values):
         raise InvalidEmbeddingError(
             "embedding is the zero vector (cosine distance undefined)",

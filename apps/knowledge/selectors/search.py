@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from pgvector import Vector
-
 from apps.core import rawsql
 from apps.core.replicas import lag_tolerant
 from apps.core.validation import validated
@@ -218,19 +216,23 @@ async def _query_vector(
     embedding: Sequence[float] | None,
     model: str | None,
     embedder: Embedder | None,
-) -> tuple[Vector, str]:
-    """The query's vector and the model whose document vectors it may be compared with."""
+) -> tuple[list[float], str]:
+    """The query's vector (a list of floats) and the model whose document vectors it may be
+    compared with."""
     if (query is None) == (embedding is None):
         raise InvalidQueryError(
             "give either a query text or an embedding", field="query", rule="exactly_one"
         )
     if embedding is not None:
-        vector = check_embedding(embedding)
-        return Vector(vector), model or (embedder or get_embedder()).model
+        # @validated checked the items (finite numbers, one pass); the length and the zero
+        # vector are left. The list itself is the argument: the connections' vector codec
+        # (apps/core/vectors.py) packs it straight into the wire format.
+        vector = check_embedding(embedding, items_checked=True)
+        return vector, model or (embedder or get_embedder()).model
     assert query is not None
     _check_query(query)
     embedder = embedder or get_embedder(model=model)
-    return Vector(await embedder.embed_one(query)), embedder.model
+    return await embedder.embed_one(query), embedder.model
 
 
 def _filter_values(category: str | None, tags: Sequence[str] | None) -> dict[str, Any]:
