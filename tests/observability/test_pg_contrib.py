@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from apps.core import pg_contrib
+from apps.core.embedded import stop_embedded_server
 from apps.core.pg_contrib import Contrib, ContribUnavailableError
 from tests.conftest import PROJECT_ROOT
 
@@ -137,3 +140,52 @@ def test_an_unknown_command_is_one_error_line() -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: unknown command 'download'")
+
+
+START = """
+import asyncio, sys
+from pathlib import Path
+import asyncpg
+from apps.core.dburl import parse_database_url
+from apps.core.embedded import start_embedded_server
+url = start_embedded_server(Path(sys.argv[1]), database="scratch", statements=sys.argv[2] == "on")
+async def main():
+    connection = await asyncpg.connect(parse_database_url(url).dsn)
+    print(await connection.fetchval("SHOW shared_preload_libraries") or "(none)")
+    await connection.close()
+asyncio.run(main())
+"""
+
+
+def test_a_running_server_restarts_once_to_pick_up_the_setting() -> None:
+    # a short path: the server's socket lives in its data directory
+    work = Path(tempfile.mkdtemp(prefix="gwpc-"))
+    data_dir = work / "pg"
+
+    def start(side: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", START, str(data_dir), side],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    try:
+        # given a server left running without the library (like a development server)
+        first = start("off")
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip() == "(none)"
+        # when the next command starts it with the library: it restarts once, saying so
+        second = start("on")
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.strip() == "pg_stat_statements"
+        assert "restarting the embedded PostgreSQL to load pg_stat_statements" in second.stderr
+        # and the one after reuses it as it is
+        third = start("on")
+        assert third.stdout.strip() == "pg_stat_statements"
+        assert "restarting" not in third.stderr
+        assert "include_if_exists = 'gatewaydb.conf'" in (data_dir / "postgresql.conf").read_text()
+    finally:
+        stop_embedded_server(data_dir)
+        shutil.rmtree(work, ignore_errors=True)
