@@ -8,7 +8,6 @@ test suite starts a throwaway one with ``cleanup="delete"``.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -100,8 +99,8 @@ def _start(
     except Exception:
         if contrib is None:
             raise
-        reason = f"the server did not start with {contrib.lib_dir}; started without it"
-        _mark_failed(contrib, reason)
+        reason = f"the server did not start with {contrib.lib_dir} (see {data_dir / 'log'})"
+        pg_contrib.mark_unloadable(contrib, reason)
         _write_settings(data_dir, pg_contrib.server_settings(None))
         server.start()
         return server, False
@@ -116,14 +115,6 @@ def _start(
         with server._lock:
             server.ensure_postgres_running()
     return server, contrib is not None
-
-
-def _mark_failed(contrib: pg_contrib.Contrib, reason: str) -> None:
-    try:
-        (contrib.root.parent / ".failed").write_text(reason + "\n", encoding="utf-8")
-        shutil.rmtree(contrib.root, ignore_errors=True)
-    except OSError:
-        pass
 
 
 def _write_settings(data_dir: Path, text: str) -> bool:

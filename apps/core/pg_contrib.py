@@ -28,6 +28,7 @@ an offline laptop does not wait for the network at every command.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -75,6 +76,7 @@ _LIBRARY_MEMBERS = tuple(
 )
 _EXTENSION_PREFIX = f"package/native/share/postgresql/extension/{MODULE}"
 _FAILED = ".failed"
+UNLOADABLE = "DOES-NOT-LOAD"
 
 log = logging.getLogger("gatewaydb.pg_contrib")
 
@@ -275,8 +277,26 @@ def recent_failure(cache: Path, *, now: float | None = None) -> str | None:
     return reason if age < RETRY_AFTER_SECONDS else None
 
 
+def unloadable(cache: Path) -> str | None:
+    """Why this machine's build did not load, once it failed to (kept until the build's
+    directory is deleted), else None."""
+    try:
+        contrib = contrib_for(cache, build_key())
+        return (contrib.root / UNLOADABLE).read_text(encoding="utf-8").strip()
+    except (ContribUnavailableError, OSError):
+        return None
+
+
+def mark_unloadable(contrib: Contrib, reason: str) -> None:
+    """Remember that the server did not start with ``contrib``: it is not tried again."""
+    with contextlib.suppress(OSError):
+        (contrib.root / UNLOADABLE).write_text(reason + "\n", encoding="utf-8")
+
+
 def ensure(cache: Path) -> Contrib | None:
     """The build, fetched first when missing; None (with one warning) when impossible."""
+    if unloadable(cache) is not None:
+        return None
     contrib = installed(cache)
     if contrib is not None:
         return contrib
@@ -352,8 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "status":
             contrib = installed(cache)
+            broken = unloadable(cache)
             if not enabled():
                 print("pg_stat_statements: turned off (GATEWAYDB_EMBEDDED_PG_STAT_STATEMENTS)")
+            elif broken is not None and contrib is not None:
+                print(f"pg_stat_statements: not used: {broken} (delete {contrib.root} to retry)")
             elif contrib is not None:
                 print(f"pg_stat_statements: {contrib.root}")
             else:

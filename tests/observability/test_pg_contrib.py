@@ -189,3 +189,15 @@ def test_a_running_server_restarts_once_to_pick_up_the_setting() -> None:
     finally:
         stop_embedded_server(data_dir)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_build_that_did_not_load_is_not_used_again(tmp_path: Path) -> None:
+    contrib = pg_contrib.contrib_for(tmp_path, pg_contrib.build_key())
+    (contrib.lib_dir).mkdir(parents=True)
+    (contrib.share_dir / "extension").mkdir(parents=True)
+    (contrib.lib_dir / "pg_stat_statements.so").write_bytes(b"library")
+    (contrib.share_dir / "extension" / "pg_stat_statements.control").write_text("control")
+    assert pg_contrib.ensure(tmp_path) == contrib
+    pg_contrib.mark_unloadable(contrib, "the server did not start with it")
+    assert pg_contrib.ensure(tmp_path) is None
+    assert pg_contrib.unloadable(tmp_path) == "the server did not start with it"
