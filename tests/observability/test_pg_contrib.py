@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,32 @@ def test_a_build_that_did_not_load_is_not_used_again(tmp_path: Path) -> None:
     pg_contrib.mark_unloadable(contrib, "the server did not start with it")
     assert pg_contrib.ensure(tmp_path) is None
     assert pg_contrib.unloadable(tmp_path) == "the server did not start with it"
+
+
+def test_a_build_that_does_not_load_leaves_the_server_starting_without_it() -> None:
+    work = Path(tempfile.mkdtemp(prefix="gwpc-"))
+    # the cache next to GATEWAYDB_DATA_DIR holds a "build" whose library is not one
+    contrib = pg_contrib.contrib_for(work / "pg_contrib", pg_contrib.build_key())
+    (contrib.lib_dir).mkdir(parents=True)
+    (contrib.share_dir / "extension").mkdir(parents=True)
+    (contrib.lib_dir / "pg_stat_statements.so").write_bytes(b"not a shared object")
+    (contrib.share_dir / "extension" / "pg_stat_statements.control").write_text("")
+    for path in (work, *work.rglob("*")):
+        path.chmod(0o755)
+    data_dir = work / "pg"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", START, str(data_dir), "on"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "GATEWAYDB_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "(none)"
+        assert pg_contrib.unloadable(work / "pg_contrib") is not None
+        assert "shared_preload_libraries" not in (data_dir / "gatewaydb.conf").read_text()
+    finally:
+        stop_embedded_server(data_dir)
+        shutil.rmtree(work, ignore_errors=True)
