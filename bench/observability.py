@@ -15,8 +15,10 @@ sides read one user by email, one operation at a time:
 figures are the medians over the rounds of ops/s, and the cost of
 observability is the median over the rounds of 1 - ops(on) / ops(off), with its quartiles
 (the spread a shared machine adds). The three sides must return the same row before timing.
-The bookkeeping line times the hook's own work per query (histogram, history) without the
-database.
+The bookkeeping line times the hook's own work per query (``record_query``, its batch
+folded into the histogram and the hour every 256 queries) without the database. The
+server preloads pg_stat_statements like every embedded server (server time added to every
+side alike); ``GATEWAYDB_EMBEDDED_PG_STAT_STATEMENTS=false`` measures without it.
 """
 
 from __future__ import annotations

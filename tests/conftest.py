@@ -81,6 +81,19 @@ def _prepare_databases() -> None:
     asyncio.run(admin_execute(f"CREATE DATABASE {TEMPLATE_DATABASE}"))
     run_piccolo("migrations", "forwards", "all", url=database_url(TEMPLATE_DATABASE))
     asyncio.run(admin_execute(f"CREATE DATABASE {TEST_DATABASE} TEMPLATE {TEMPLATE_DATABASE}"))
+    # The server preloads pg_stat_statements (apps/core/pg_contrib.py); the test database has
+    # the extension, the template and its clones do not (`piccolo db stats` tells both apart).
+    asyncio.run(_create_statements_extension())
+
+
+async def _create_statements_extension() -> None:
+    connection = await asyncpg.connect(parse_database_url(database_url(TEST_DATABASE)).dsn)
+    try:
+        libraries = await connection.fetchval("SHOW shared_preload_libraries")
+        if "pg_stat_statements" in libraries:
+            await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    finally:
+        await connection.close()
 
 
 _prepare_databases()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import threading
 import time
 import weakref
 from bisect import bisect_left
@@ -128,17 +127,17 @@ class _QueryDurations(Collector):
     """``gatewaydb_query_duration_seconds``, accumulated in plain per-operation lists.
 
     prometheus-client's ``Histogram.observe`` takes a lock and walks every bucket for each
-    query; here a query costs one ``bisect`` and two list additions, and the cumulative
-    buckets are built when ``/metrics`` is scraped. Each list holds one count per bucket of
-    :data:`LATENCY_BUCKETS`, the overflow count, then the sum. The hook runs on the event
-    loop's thread; a thread that records queries too takes the GIL between two whole
-    additions at worst (an increment may be lost, never a wrong bucket).
+    query; here :func:`flush` folds a batch of queries in (one ``bisect`` and two list
+    additions each), and the cumulative buckets are built when ``/metrics`` is scraped.
+    Each list holds one count per bucket of :data:`LATENCY_BUCKETS`, the overflow count,
+    then the sum.
     """
 
     def __init__(self) -> None:
         self.by_operation: dict[str, list[float]] = {}
 
     def collect(self) -> Iterable[Any]:
+        flush()
         family = HistogramMetricFamily(
             "gatewaydb_query_duration_seconds",
             "Time from sending a query to its last row, by operation (its _count counts the "
@@ -156,23 +155,65 @@ class _QueryDurations(Collector):
 
 
 QUERY_DURATIONS = _QueryDurations()
-REGISTRY.register(QUERY_DURATIONS)
+_totals = QUERY_DURATIONS.by_operation
 _BUCKET_SLOTS = len(LATENCY_BUCKETS) + 2  # the buckets, the overflow, the sum
 
 
+# Queries recorded since the last flush, (operation, seconds), all in minute _pending_minute.
+_pending: list[tuple[str, float]] = []
+_pending_minute = -1
+# At most this many queries wait to be folded in (a fold of a batch stays in the cache).
+FLUSH_EVERY = 256
+
+
 def record_query(query: str, seconds: float, rows: int) -> None:
-    """Count and time one query; log it when slow. Never sees the parameters."""
+    """Count and time one query; log it when slow. Never sees the parameters.
+
+    The hot path of every query, so it does the least it can: a clock read, a context
+    variable read and one list append; :func:`flush` folds the batch into the histograms
+    (every :data:`FLUSH_EVERY` queries, when the minute changes, and before anything
+    reads them: ``/metrics``, :meth:`LatencyHistory.series`). Measured in the service loop,
+    touching the per-operation lists on every query cost about twice what a batch fold
+    costs per query (their objects are cold by the time the next query ends).
+
+    No lock: it runs on the event loop's thread, which runs one callback at a time, and it
+    never awaits, so each call (and each flush) runs whole. A thread that records queries
+    too may lose one to a flush running at the same time, never corrupt a figure.
+    """
+    global _pending_minute
+    minute = int(_now()) // 60
+    if minute != _pending_minute or len(_pending) >= FLUSH_EVERY:
+        flush()
+        _pending_minute = minute
     label = operation_var.get()
-    index = bisect_left(LATENCY_BUCKETS, seconds)
-    counts = QUERY_DURATIONS.by_operation.get(label)
-    if counts is None:
-        counts = QUERY_DURATIONS.by_operation.setdefault(label, [0.0] * _BUCKET_SLOTS)
-    counts[index] += 1
-    counts[-1] += seconds
-    HISTORY.add(label, index, seconds)
+    _pending.append((label, seconds))
     if seconds >= config.slow_query_seconds:
         SLOW_QUERIES.labels(label).inc()
         log_slow_query(query, seconds=seconds, operation=label, rows=rows)
+
+
+def flush() -> None:
+    """Fold the queries recorded since the last flush into the totals and the hour."""
+    global _pending
+    if not _pending:
+        return
+    pending, _pending = _pending, []
+    by_minute = HISTORY._start_minute(_pending_minute).by_operation
+    for label, seconds in pending:
+        index = bisect_left(LATENCY_BUCKETS, seconds)
+        counts = _totals.get(label)
+        if counts is None:
+            counts = _totals.setdefault(label, [0.0] * _BUCKET_SLOTS)
+        counts[index] += 1
+        counts[-1] += seconds
+        counts = by_minute.get(label)
+        if counts is None:
+            counts = by_minute.setdefault(label, [0.0] * _BUCKET_SLOTS)
+        counts[index] += 1
+        counts[-1] += seconds
+
+
+REGISTRY.register(QUERY_DURATIONS)  # after flush(), which its first collect() calls
 
 
 def record_query_error(query: str, seconds: float, error: BaseException) -> None:
@@ -334,54 +375,82 @@ class LatencyHistory:
 
     Each minute keeps, per operation, one count per bucket of :data:`LATENCY_BUCKETS` (plus
     the overflow) and the sum: a few hundred bytes per operation and minute.
+
+    Threading: no lock. Every method runs on the event loop's thread (the query hook, the
+    admin page), which runs one callback at a time, and none of them awaits, so each runs
+    whole and :meth:`series` never sees half an update. Should another thread record
+    queries too (a driver used from a worker thread), the GIL keeps every container
+    whole: :meth:`series` copies the minutes and each minute's operations in one C-level
+    step before reading them, and the worst a thread switch inside :meth:`add` can do is
+    lose one increment or open the same minute twice (its counts then split over two
+    entries that :meth:`series` adds up).
     """
 
     def __init__(self, minutes: int = HISTORY_MINUTES) -> None:
         self._minutes: deque[_Minute] = deque(maxlen=minutes)
-        self._lock = threading.Lock()
         self._latest: _Minute | None = None
 
     def observe(self, label: str, seconds: float, *, now: float | None = None) -> None:
         self.add(label, bisect_left(LATENCY_BUCKETS, seconds), seconds, now=now)
 
     def add(self, label: str, index: int, seconds: float, *, now: float | None = None) -> None:
-        """:meth:`observe` with the bucket already found (``record_query`` finds it once)."""
-        minute = int((_now() if now is None else now) // 60)
-        with self._lock:
-            latest = self._latest
-            if latest is None or latest.minute != minute:
-                latest = self._latest = _Minute(minute)
-                self._minutes.append(latest)
-            counts = latest.by_operation.get(label)
-            if counts is None:
-                counts = latest.by_operation[label] = [0.0] * (len(LATENCY_BUCKETS) + 2)
-            counts[index] += 1
-            counts[-1] += seconds
+        """:meth:`observe` with the bucket already found."""
+        minute = int(_now() if now is None else now) // 60
+        latest = self._latest
+        if latest is None or latest.minute != minute:
+            latest = self._start_minute(minute)
+        counts = latest.by_operation.get(label)
+        if counts is None:
+            counts = latest.by_operation.setdefault(label, [0.0] * _BUCKET_SLOTS)
+        counts[index] += 1
+        counts[-1] += seconds
+
+    def _start_minute(self, minute: int) -> _Minute:
+        """The entry of ``minute``, opened (the oldest falls off) unless it is the latest."""
+        latest = self._latest
+        if latest is not None and latest.minute == minute:
+            return latest
+        latest = _Minute(minute)
+        self._minutes.append(latest)
+        self._latest = latest
+        return latest
 
     def series(self, *, now: float | None = None) -> dict[str, list[LatencyPoint]]:
         """Per operation, the minutes of the last hour that saw queries, oldest first."""
+        if self is HISTORY:
+            flush()  # the queries recorded since the last fold
         oldest = int((time.time() if now is None else now) // 60) - self._minutes.maxlen + 1  # type: ignore[operator]
+        # One minute's figures per operation (a minute opened twice is added up).
+        merged: dict[str, dict[int, list[float]]] = {}
+        for entry in list(self._minutes):
+            if entry.minute < oldest:
+                continue
+            for label, counts in list(entry.by_operation.items()):
+                per_minute = merged.setdefault(label, {})
+                known = per_minute.get(entry.minute)
+                if known is None:
+                    per_minute[entry.minute] = list(counts)
+                else:
+                    per_minute[entry.minute] = [a + b for a, b in zip(known, counts, strict=True)]
         result: dict[str, list[LatencyPoint]] = {}
-        with self._lock:
-            minutes = [m for m in self._minutes if m.minute >= oldest]
-            for entry in minutes:
-                for label, counts in entry.by_operation.items():
-                    buckets = counts[:-1]
-                    total = int(sum(buckets))
-                    result.setdefault(label, []).append(
-                        LatencyPoint(
-                            entry.minute,
-                            total,
-                            _quantile(buckets, total, 0.5),
-                            _quantile(buckets, total, 0.95),
-                        )
+        for label, per_minute in merged.items():
+            for minute in sorted(per_minute):
+                buckets = per_minute[minute][:-1]
+                total = int(sum(buckets))
+                result.setdefault(label, []).append(
+                    LatencyPoint(
+                        minute,
+                        total,
+                        _quantile(buckets, total, 0.5),
+                        _quantile(buckets, total, 0.95),
                     )
+                )
         return result
 
     def clear(self) -> None:
-        with self._lock:
-            self._minutes.clear()
-            self._latest = None
+        """Forget the hour (``_latest`` first: a query recorded meanwhile opens a new minute)."""
+        self._latest = None
+        self._minutes.clear()
 
 
 def _quantile(buckets: list[float], total: int, q: float) -> float:

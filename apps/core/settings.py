@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / ".data" / "postgres",
         description="Data directory of the embedded PostgreSQL server.",
     )
+    embedded_pg_stat_statements: bool = Field(
+        default=True,
+        description="The embedded server fetches (once) and preloads pg_stat_statements.",
+    )
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1, description="Overridden by connection_limit.")
     pool_timeout: float = Field(

@@ -28,10 +28,17 @@ SEQ_SCAN_MINIMUM = 10
 STATEMENT_CHARS = 300
 
 STATEMENTS_HOWTO = (
-    "pg_stat_statements is not loaded (the embedded server's wheel does not ship it). On "
-    "another server: SHOW shared_preload_libraries; if pg_stat_statements is missing, add it "
-    "(the server's parameter settings on a managed service, postgresql.conf otherwise) and "
-    "restart; then run CREATE EXTENSION IF NOT EXISTS pg_stat_statements; in this database."
+    "pg_stat_statements is not loaded by this server. The embedded server loads it unless "
+    "GATEWAYDB_EMBEDDED_PG_STAT_STATEMENTS=false or its one-time download failed (python -m "
+    "apps.core.pg_contrib status). On another server: SHOW shared_preload_libraries; if "
+    "pg_stat_statements is missing, add it (the server's parameter settings on a managed "
+    "service, postgresql.conf otherwise) and restart; then run CREATE EXTENSION IF NOT EXISTS "
+    "pg_stat_statements; in this database."
+)
+STATEMENTS_NOT_CREATED = (
+    "pg_stat_statements is loaded by the server but not created in this database: run "
+    "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; (a superuser, or a managed service's "
+    "admin role; the role that reads the report needs pg_read_all_stats to see the texts)."
 )
 
 
@@ -141,11 +148,12 @@ FROM pg_stat_database d WHERE d.datname = current_database()
 """,
     owner=__name__,
 )
-STATEMENTS_LOADED = rawsql.statement(
+STATEMENTS_STATE = rawsql.statement(
     """
-SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')
-   AND 'pg_stat_statements' = ANY (
-       string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
+SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements') AS created,
+       'pg_stat_statements' = ANY (
+           string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
+       AS preloaded
 """,
     owner=__name__,
 )
@@ -172,9 +180,12 @@ async def collect_stats(connection: asyncpg.Connection) -> StatsReport:
         sequential_scans=_rows(await connection.fetch(SEQUENTIAL_SCANS)),
         dead_tuples=_rows(await connection.fetch(DEAD_TUPLES)),
     )
-    if await connection.fetchval(STATEMENTS_LOADED):
+    state = await connection.fetchrow(STATEMENTS_STATE)
+    if state["created"] and state["preloaded"]:
         report.statements_available = True
         report.slowest_statements = _rows(await connection.fetch(SLOWEST_STATEMENTS))
+    elif state["preloaded"]:
+        report.statements_note = STATEMENTS_NOT_CREATED
     else:
         report.statements_note = STATEMENTS_HOWTO
     return report

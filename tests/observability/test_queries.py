@@ -127,6 +127,34 @@ async def test_the_history_keeps_the_last_hour_per_minute() -> None:
     assert points[0].p95 == 0.001 and points[1].p50 == 0.05
 
 
+def test_the_history_adds_up_a_minute_opened_twice_and_clears() -> None:
+    # a clock stepping back and forth (or another thread's switch) opens a minute twice
+    history = observability.LatencyHistory()
+    start = 1_800_000_000.0
+    for now in (start, start + 60, start, start + 60, start):
+        history.observe("op", 0.002, now=now)
+    points = history.series(now=start + 60)["op"]
+    assert [(p.minute, p.count) for p in points] == [
+        (int(start) // 60, 3),
+        (int(start) // 60 + 1, 2),
+    ]
+    history.clear()
+    assert history.series(now=start + 60) == {}
+    history.observe("op", 0.002, now=start)
+    assert [p.count for p in history.series(now=start)["op"]] == [1]
+
+
+def test_record_query_feeds_the_totals_and_the_hour_alike() -> None:
+    before = sample("gatewaydb_query_duration_seconds_count", operation="test.hot_path")
+    with observability.operation("test.hot_path"):
+        for _ in range(3):
+            observability.record_query("SELECT 1", 0.0007, 1)
+    after = sample("gatewaydb_query_duration_seconds_count", operation="test.hot_path")
+    assert after - before == 3
+    [point] = observability.HISTORY.series()["test.hot_path"][-1:]
+    assert point.count >= 3 and point.p95 == 0.001
+
+
 def test_the_latency_chart_is_inline_svg_of_the_busiest_operations() -> None:
     import xml.etree.ElementTree as ElementTree
 
