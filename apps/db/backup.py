@@ -144,12 +144,21 @@ async def _snapshot_facts(connection: asyncpg.Connection) -> dict[str, Any]:
     }
 
 
-def _pg_dump(pg_dump: Path, *, dsn: str, env: dict[str, str], snapshot: str, dump: Path) -> None:
+# Server instrumentation, not data: a backup of a database that has it must restore on a
+# server that lacks the module (pg_dump 17 and later can leave an extension out).
+_LEFT_OUT_EXTENSIONS = ("pg_stat_statements",)
+
+
+def _pg_dump(
+    pg_dump: Path, *, dsn: str, env: dict[str, str], snapshot: str, dump: Path, major: int
+) -> None:
+    left_out = [f"--exclude-extension={name}" for name in _LEFT_OUT_EXTENSIONS if major >= 17]
     result = _run(
         [
             str(pg_dump),
             "--format=custom",
             f"--snapshot={snapshot}",
+            *left_out,
             f"--file={dump}",
             f"--dbname={dsn}",
         ],
@@ -160,13 +169,21 @@ def _pg_dump(pg_dump: Path, *, dsn: str, env: dict[str, str], snapshot: str, dum
 
 
 async def _dump_in_one_snapshot(
-    connection: asyncpg.Connection, pg_dump: Path, *, dsn: str, env: dict[str, str], dump: Path
+    connection: asyncpg.Connection,
+    pg_dump: Path,
+    *,
+    dsn: str,
+    env: dict[str, str],
+    dump: Path,
+    major: int,
 ) -> dict[str, Any]:
     """Run pg_dump on this connection's snapshot, and read the manifest's facts in it."""
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         snapshot = await connection.fetchval("SELECT pg_export_snapshot()")
         # The exporting transaction stays open until pg_dump has finished.
-        await asyncio.to_thread(_pg_dump, pg_dump, dsn=dsn, env=env, snapshot=snapshot, dump=dump)
+        await asyncio.to_thread(
+            _pg_dump, pg_dump, dsn=dsn, env=env, snapshot=snapshot, dump=dump, major=major
+        )
         return await _snapshot_facts(connection)
 
 
@@ -203,15 +220,16 @@ async def database_backup(*, path: Path, force: bool = False) -> BackupSummary:
     readable by its owner only (0600).
     """
     path = backup_target(path, force=force)
-    pg_dump = find_client_tool(
-        "pg_dump", server_major=await server_major_version(), bin_dir=get_settings().pg_bin_dir
-    )
+    major = await server_major_version()
+    pg_dump = find_client_tool("pg_dump", server_major=major, bin_dir=get_settings().pg_bin_dir)
     dsn, env = libpq_target(project_engine().url)
     # A private folder: the dump holds the data in clear until it is packed.
     with tempfile.TemporaryDirectory(prefix="gatewaydb-backup-") as folder:
         dump = Path(folder) / DUMP_NAME
         async with dedicated_connection() as connection:
-            body = await _dump_in_one_snapshot(connection, pg_dump, dsn=dsn, env=env, dump=dump)
+            body = await _dump_in_one_snapshot(
+                connection, pg_dump, dsn=dsn, env=env, dump=dump, major=major
+            )
         size = await asyncio.to_thread(_write_backup, dump, body, path)
     return BackupSummary(
         path=path,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import tarfile
 import uuid
 from collections.abc import AsyncIterator
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from apps.db.backup import server_major_version
 from apps.db.errors import ClientToolError
+from apps.db.manifest import DUMP_NAME
 from apps.db.pgtools import find_client_tool
 from tests.conftest import TEMPLATE_DATABASE, admin_execute, database_url
 from tests.db.helpers import ADD_ADMIN_LOGIN, fetch, one_line_error, piccolo_db, table_checksums
@@ -31,6 +35,8 @@ async def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
     try:
         assert piccolo_db("seed", url=url).returncode == 0
         await fetch(url, ADD_ADMIN_LOGIN)
+        # the development database has it (apps.core.embedded); a backup leaves it out
+        await fetch(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         path = tmp_path_factory.mktemp("backup") / "gateway.dump"
         result = piccolo_db("backup", str(path), url=url)
         assert result.returncode == 0, result.stderr
@@ -182,3 +188,28 @@ async def test_backup_refuses_a_missing_folder_and_keeps_an_existing_file(
 
 def test_a_new_backup_is_owner_only(seeded_archive: Archive) -> None:
     assert seeded_archive.path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_backup_leaves_out_server_instrumentation(
+    seeded_archive: Archive, tmp_path: Path
+) -> None:
+    # given the backup of a database that has pg_stat_statements, when its pg_dump archive
+    # is listed
+    with tarfile.open(seeded_archive.path) as archive:
+        member = archive.extractfile(DUMP_NAME)
+        assert member is not None
+        dump = tmp_path / DUMP_NAME
+        dump.write_bytes(member.read())
+    pg_restore = find_client_tool("pg_restore", server_major=await server_major_version())
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [str(pg_restore), "--list", str(dump)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listing = listed.stdout
+    # then it holds the tables but not the extension: the archive restores on a server
+    # without the module
+    assert "TABLE public users" in listing
+    assert "pg_stat_statements" not in listing
