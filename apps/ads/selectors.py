@@ -133,15 +133,13 @@ async def campaign_list(
 ) -> Page[CampaignSummary]:
     """Live campaigns, newest first (created_at, then id, descending), one page at a time."""
     status_value = CampaignStatus(status).value if status is not None else None
-    args = [value for value in (user_id, status_value) if value is not None]
     return await _CAMPAIGN_LIST.page(
-        *args,
         limit=limit,
         cursor=cursor,
         # The filters are part of the list: a cursor of another filter is refused.
         list_name=f"campaigns:{user_id}:{status}",
-        user=user_id is not None,
-        status=status_value is not None,
+        user=user_id,
+        status=status_value,
     )
 
 
@@ -237,12 +235,11 @@ async def performance_metric_list(
         asset_id,
         date_from,
         date_to,
-        *([platform_value] if platform_value is not None else []),
         limit=limit,
         cursor=cursor,
         # The filters are part of the list: a cursor of another filter is refused.
         list_name=f"performance_metrics:{asset_id}:{platform}:{date_from}:{date_to}",
-        platform=platform_value is not None,
+        platform=platform_value,
     )
 
 

@@ -115,6 +115,12 @@ class KeysetList(Generic[R]):
         self.record_class = record_class
         self.types = tuple(types)
         self.filters = dict(filters or {})
+        # Per filter, in order: whether the caller gives it a value to bind (an on/off filter
+        # whose condition has a parameter) rather than a choice.
+        self._valued = {
+            name: set(choices) == {False, True} and "$?" in str(choices[True])
+            for name, choices in self.filters.items()
+        }
         # The cursor's fields: the sort columns without their table alias.
         self.key = tuple(column.rpartition(".")[2] for column, _ in order)
         order_by = ", ".join(f"{column} {direction}" for column, direction in order)
@@ -143,16 +149,25 @@ class KeysetList(Generic[R]):
         limit: int | None,
         cursor: str | None,
         list_name: str,
-        **choices: Hashable,
+        **filters: Any,
     ) -> Page[R]:
-        """One page: ``args`` are the values of the fixed conditions and of the filters
-        chosen, in order; ``choices`` picks each filter's condition (every filter named).
+        """One page: ``args`` are the values of the fixed conditions; each filter is named
+        once. A filter made by :func:`optional` whose condition takes a value (``$?``) is
+        given that value, ``None`` leaving it off; any other filter is given its choice.
 
         ``list_name`` must hold every filter value: a cursor of another list is refused.
         """
         size = page_size(limit)
-        key = tuple(choices[name] for name in self.filters)
+        key: list[Hashable] = []
         values = list(args)
+        for name, valued in self._valued.items():
+            given = filters[name]
+            if valued:
+                key.append(given is not None)
+                if given is not None:
+                    values.append(given)
+            else:
+                key.append(given)
         if cursor is not None:
             values += cursor_after(cursor, list_name=list_name, types=self.types)
         rows = await rawsql.fetch(

@@ -116,11 +116,10 @@ async def user_list(
     """Users, newest first, one page at a time; pass ``next_cursor`` back for the next page."""
     role_value = one_of(Role, role, field="role").value if role is not None else None
     return await _USER_LIST.page(
-        *([role_value] if role_value is not None else []),
         limit=limit,
         cursor=cursor,
         list_name=f"users:{role_value}:{include_deleted}",
-        role=role_value is not None,
+        role=role_value,
         live=not include_deleted,
     )
 

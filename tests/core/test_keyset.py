@@ -74,11 +74,10 @@ async def test_pages_walk_every_row_once_in_order() -> None:
         while True:
             page = await _MIXED.page(
                 "keyset%",
-                *([role] if role else []),
                 limit=4,
                 cursor=cursor,
                 list_name=f"mixed:{role}:{state}",
-                role=role is not None,
+                role=role,
                 state=state,
             )
             seen += page.items
@@ -107,18 +106,17 @@ async def test_a_cursor_of_another_list_is_refused() -> None:
     for number in range(2):
         await user_create(email=f"other{number}@example.com", name="O")
     page = await _MIXED.page(
-        "other%", limit=1, cursor=None, list_name="mixed:None:all", role=False, state="all"
+        "other%", limit=1, cursor=None, list_name="mixed:None:all", role=None, state="all"
     )
     assert page.next_cursor is not None
     # when it is given to the list with a role filter, then it is refused
     with pytest.raises(ValidationError) as caught:
         await _MIXED.page(
             "other%",
-            "USER",
             limit=1,
             cursor=page.next_cursor,
             list_name="mixed:user:all",
-            role=True,
+            role="USER",
             state="all",
         )
     assert (caught.value.field, caught.value.rule) == ("cursor", "wrong_list")

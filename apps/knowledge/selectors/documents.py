@@ -107,13 +107,12 @@ async def document_list(
     The filters are part of the list: a cursor of another filter is refused.
     """
     return await _LIST.page(
-        *(value for value in (category, tag) if value is not None),
         limit=limit,
         cursor=cursor,
         list_name=f"documents:{category}:{tag}:{state}",
         state=state,
-        category=category is not None,
-        tag=tag is not None,
+        category=category,
+        tag=tag,
     )
 
 

@@ -121,11 +121,10 @@ async def asset_list(
     status_value = one_of(AssetStatus, status, field="status").value if status else None
     return await _ASSET_LIST.page(
         user_id,
-        *([status_value] if status_value else []),
         limit=limit,
         cursor=cursor,
         list_name=f"media.asset_list:{user_id}:{status_value}",
-        status=status_value is not None,
+        status=status_value,
     )
 
 

@@ -78,11 +78,10 @@ async def clip_list(
     status_value = one_of(ClipStatus, status, field="status").value if status else None
     return await _CLIP_LIST.page(
         asset_id,
-        *([status_value] if status_value else []),
         limit=limit,
         cursor=cursor,
         list_name=f"media.clip_list:{asset_id}:{status_value}",
-        status=status_value is not None,
+        status=status_value,
     )
 
 
