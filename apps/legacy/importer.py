@@ -156,6 +156,8 @@ class _Column:
     staging_type: str
     target: str | None  # the target column, None for the plaintext API key
     insert: str  # its expression in the upsert
+    # its expression for a binary COPY (the staging type exactly), None: text COPY only
+    binary: str | None = None
 
 
 @dataclass(slots=True)
@@ -181,15 +183,23 @@ class _Plan:
     def staging_names(self) -> set[str]:
         return {column.staging for column in self.columns}
 
+    @property
+    def binary(self) -> bool:
+        """Every column can cross in COPY's binary format (see ``_binary_select``)."""
+        return all(column.binary is not None for column in self.columns)
+
 
 _SOURCE_TABLES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1
 """
 _SOURCE_COLUMNS = """
-SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
-WHERE table_schema = 'public' AND table_name = ANY($1::text[])
-ORDER BY table_name, ordinal_position
+SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relname = ANY($1::text[]) AND a.attnum > 0
+  AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum
 """
 _TARGET_COLUMNS = statement(
     """
@@ -279,6 +289,42 @@ def _new_id(table: str, source_id: str) -> str:
     )
 
 
+def _naive_timestamp(source_type: str) -> bool:
+    return source_type.startswith("timestamp") and source_type.endswith("without time zone")
+
+
+_WIDENING = {("smallint", "integer"), ("smallint", "bigint"), ("integer", "bigint")}
+
+
+def _binary_select(select: str, source_type: str, staging_type: str) -> str | None:
+    """The source expression cast to ``staging_type`` for a binary COPY, or None.
+
+    Binary COPY skips printing and parsing every value as text (floats and timestamps most
+    of all), but the target then takes the bytes as they are: the source must send exactly
+    the staging column's type. Only casts that give the value the text route would give are
+    made: to text (what the text COPY sends), to the same type (a numeric's scale and
+    precision applied as the target's input would), a wider integer, json to jsonb, and
+    the naive UTC timestamp already turned into ``timestamptz`` (``AT TIME ZONE``).
+    Anything else (a float to numeric, say, whose cast rounds differently from its text)
+    returns None and the table crosses as text.
+    """
+
+    def base(name: str) -> str:
+        return name.split("(", 1)[0] + ("[]" if name.endswith("[]") else "")
+
+    if staging_type == "text":
+        return f"({select})::text"
+    if staging_type == "timestamp with time zone" and _naive_timestamp(source_type):
+        return select  # (column AT TIME ZONE 'UTC') is a timestamptz
+    if (
+        base(source_type) == base(staging_type)
+        or (source_type, staging_type) in _WIDENING
+        or (source_type, staging_type) == ("json", "jsonb")
+    ):
+        return f"({select})::{staging_type}"
+    return None
+
+
 async def _plan(
     source: asyncpg.Connection, target: asyncpg.Connection, report: ImportReport
 ) -> list[_Plan]:
@@ -305,12 +351,13 @@ async def _plan(
         unmapped: list[str] = []
         for name, data_type in source_columns[spec.name]:
             select = _q(name)
-            if data_type == "timestamp without time zone":
+            if _naive_timestamp(data_type):
                 # Prisma Client wrote UTC there; the source session's time zone is UTC.
                 select = f"({select} AT TIME ZONE 'UTC')"
             wanted = snake_case(name)
             if spec.name == "users" and wanted == "api_key":
-                columns.append(_Column(name, select, "api_key", "text", None, ""))
+                binary = _binary_select(select, data_type, "text")
+                columns.append(_Column(name, select, "api_key", "text", None, "", binary))
                 continue
             if wanted not in target_types:
                 unmapped.append(name)
@@ -320,16 +367,26 @@ async def _plan(
                 owner = spec.name if wanted == "id" else spec.references[wanted]
                 # The old id as it was (checks, issues, the id map) and, computed by the
                 # source, the UUID it spells (NULL when it spells none: then the id map's).
-                columns.append(_Column(name, select, f"src_{wanted}", "text", None, ""))
+                old = _binary_select(select, data_type, "text")
+                columns.append(_Column(name, select, f"src_{wanted}", "text", None, "", old))
                 insert = _staged_id(owner, "s", wanted)
                 uuid_select = f"(CASE WHEN {_spells_uuid(select)} THEN {select} END)"
-                columns.append(_Column(name, uuid_select, f"new_{wanted}", "uuid", wanted, insert))
+                binary = (
+                    None if old is None else f"(CASE WHEN {_spells_uuid(old)} THEN {old}::uuid END)"
+                )
+                columns.append(
+                    _Column(name, uuid_select, f"new_{wanted}", "uuid", wanted, insert, binary)
+                )
             elif target_type.startswith("vector"):
                 insert = f"s.{_q(wanted)}::{target_type}"
-                columns.append(_Column(name, select, wanted, "double precision[]", wanted, insert))
-            else:
+                binary = _binary_select(select, data_type, "double precision[]")
                 columns.append(
-                    _Column(name, select, wanted, target_type, wanted, f"s.{_q(wanted)}")
+                    _Column(name, select, wanted, "double precision[]", wanted, insert, binary)
+                )
+            else:
+                binary = _binary_select(select, data_type, target_type)
+                columns.append(
+                    _Column(name, select, wanted, target_type, wanted, f"s.{_q(wanted)}", binary)
                 )
         if "src_id" not in {column.staging for column in columns}:
             raise SourceSchemaError(
@@ -340,12 +397,12 @@ async def _plan(
         checks = [
             (row[0], row[1], list(row[2])) for row in await target.fetch(_TARGET_CHECKS, spec.name)
         ]
-        has_updated_at = (
-            any(
-                column.source == _SOURCE_UPDATED_AT and column.staging == "updated_at"
-                for column in columns
-            )
-            and (_SOURCE_UPDATED_AT, "timestamp without time zone") in source_columns[spec.name]
+        has_updated_at = any(
+            column.source == _SOURCE_UPDATED_AT and column.staging == "updated_at"
+            for column in columns
+        ) and any(
+            column == _SOURCE_UPDATED_AT and _naive_timestamp(data_type)
+            for column, data_type in source_columns[spec.name]
         )
         plans.append(_Plan(spec, columns, target_types, not_null, checks, has_updated_at))
     return plans
@@ -371,10 +428,8 @@ async def _stream_table(
     A re-run reads only the rows changed since the table's mark (``plan.since``).
     """
     # asyncpg wraps it: COPY (<query>) TO STDOUT
-    query = (
-        f"SELECT {', '.join(column.select for column in plan.columns)} FROM {_q(plan.spec.name)}"
-        + _since_clause(plan)
-    )
+    selects = [(column.binary or "") if plan.binary else column.select for column in plan.columns]
+    query = f"SELECT {', '.join(selects)} FROM {_q(plan.spec.name)}" + _since_clause(plan)
     args = () if plan.since is None else (plan.since,)
     await _stream(
         source,
@@ -383,7 +438,10 @@ async def _stream_table(
         args,
         f"prisma_stage_{plan.spec.name}",
         [column.staging for column in plan.columns],
-        lambda done: progress(plan.spec.name, done, total) if progress is not None else None,
+        lambda done: (
+            progress(plan.spec.name, min(done, total), total) if progress is not None else None
+        ),
+        binary=plan.binary,
     )
 
 
@@ -410,13 +468,17 @@ async def _stream(
     table: str,
     columns: list[str],
     progress: Callable[[int], None],
+    *,
+    binary: bool = False,
 ) -> None:
     """``COPY (query) TO STDOUT`` on the source piped into ``COPY table FROM STDIN``."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=32)
+    copy_format = "binary" if binary else "text"
+    rows = _BinaryRows() if binary else None
 
     async def produce() -> None:
         try:
-            await source.copy_from_query(query, *args, output=queue.put)
+            await source.copy_from_query(query, *args, output=queue.put, format=copy_format)
         except BaseException:
             # Failed or cancelled: the rows are worthless; wake the consumer so it ends.
             while not queue.empty():
@@ -431,18 +493,77 @@ async def _stream(
         done = 0
         while (chunk := await queue.get()) is not None:
             yield chunk
-            # Text COPY escapes newlines inside values: each real one ends a row.
-            done += chunk.count(b"\n")
-            progress(done)
+            if rows is not None:
+                progress(rows.add(chunk))
+            else:
+                # Text COPY escapes newlines inside values: each real one ends a row.
+                done += chunk.count(b"\n")
+                progress(done)
 
     producer = asyncio.create_task(produce())
     try:
-        await target.copy_to_table(table, source=chunks(), columns=columns)
+        status = await target.copy_to_table(
+            table, source=chunks(), columns=columns, format=copy_format
+        )
         await producer
+        if rows is not None:
+            progress(int(status.rsplit(" ", 1)[1]))  # COPY <rows>: the exact count
     finally:
         if not producer.done():
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
+
+
+class _BinaryRows:
+    """Rows of a binary COPY stream so far, for the progress line.
+
+    A binary row is a field count and, per field, its length and bytes: counting every row
+    means walking every field in Python, which would cost more than the COPY. The rows of
+    the first chunk (or first few, up to one whole row) are walked to learn the bytes per
+    row; the rest is estimated from the bytes, and the COPY's own count ends it exactly.
+    """
+
+    _HEADER = 11 + 4 + 4  # signature, flags, length of the header extension
+
+    def __init__(self) -> None:
+        self._bytes = 0
+        self._sample = b""
+        self._per_row = 0.0
+
+    def add(self, chunk: bytes) -> int:
+        self._bytes += len(chunk)
+        if not self._per_row:
+            self._sample += chunk
+            self._per_row = self._learn(self._sample)
+            if self._per_row:
+                self._sample = b""
+        return int(self._bytes / self._per_row) if self._per_row else 0
+
+    def _learn(self, data: bytes) -> float:
+        if len(data) < self._HEADER:
+            return 0.0
+        start = position = self._HEADER + int.from_bytes(data[15:19], "big")
+        complete = 0
+        end = position
+        while position + 2 <= len(data):
+            fields = int.from_bytes(data[position : position + 2], "big", signed=True)
+            if fields < 0:  # the trailer: the stream ended in this sample
+                break
+            position += 2
+            for _ in range(fields):
+                if position + 4 > len(data):
+                    return self._per_row_of(complete, end - start)
+                length = int.from_bytes(data[position : position + 4], "big", signed=True)
+                position += 4 + max(length, 0)
+            if position > len(data):
+                break
+            complete += 1
+            end = position
+        return self._per_row_of(complete, end - start)
+
+    @staticmethod
+    def _per_row_of(rows: int, size: int) -> float:
+        return size / rows if rows else 0.0
 
 
 async def _issue(
