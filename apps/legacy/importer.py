@@ -243,18 +243,24 @@ WHERE NOT tgisinternal AND tgfoid = to_regproc('gatewaydb_touch_updated_at')
 )
 
 
-def _spells_uuid(text: str) -> str:
+def _spells_uuid(text: str, *, input_is_valid: bool = False) -> str:
     """SQL true when ``text`` matches ``UUID_PATTERN`` (36 characters, hex and four dashes
     at positions 9, 14, 19 and 24), for any PostgreSQL version (it runs on the source too).
+
+    ``input_is_valid`` (PostgreSQL 16 and later): 36 bytes with the dashes where a UUID has
+    them (LIKE) that the uuid type reads (``pg_input_is_valid``: 32 hex digits, since a
+    brace or a dash more leaves fewer), about 2.5 times cheaper than the form below.
 
     Per row this is the cheapest form found, about six times faster than the anchored
     pattern with bounded repeats (whose automaton is large) or a translate() of the
     lower-cased text: 36 bytes (so 36 one-byte characters), dashes where a UUID has them
     (LIKE), nothing but hex digits and dashes (a regex of one class), 32 of them not dashes.
     """
+    shape = f"octet_length({text}) = 36 AND {text} LIKE '________-____-____-____-____________'"
+    if input_is_valid:
+        return f"({shape} AND pg_input_is_valid({text}, 'uuid'))"
     return (
-        f"(octet_length({text}) = 36 AND {text} LIKE '________-____-____-____-____________' "
-        f"AND {text} ~ '^[0-9a-fA-F-]+$' AND octet_length(replace({text}, '-', '')) = 32)"
+        f"({shape} AND {text} ~ '^[0-9a-fA-F-]+$' AND octet_length(replace({text}, '-', '')) = 32)"
     )
 
 
@@ -339,6 +345,8 @@ async def _plan(
         )
     report.unknown_tables = sorted(present - set(TABLE_NAMES) - {PRISMA_HISTORY_TABLE})
     report.skipped_tables = [PRISMA_HISTORY_TABLE] if PRISMA_HISTORY_TABLE in present else []
+    # the cheaper UUID test where the source's PostgreSQL has pg_input_is_valid
+    input_is_valid = source.get_server_version() >= (16,)
     source_columns: dict[str, list[tuple[str, str]]] = {name: [] for name in TABLE_NAMES}
     for table, column, data_type in await source.fetch(_SOURCE_COLUMNS, list(TABLE_NAMES)):
         source_columns[table].append((column, data_type))
@@ -370,9 +378,13 @@ async def _plan(
                 old = _binary_select(select, data_type, "text")
                 columns.append(_Column(name, select, f"src_{wanted}", "text", None, "", old))
                 insert = _staged_id(owner, "s", wanted)
-                uuid_select = f"(CASE WHEN {_spells_uuid(select)} THEN {select} END)"
+                spells = _spells_uuid(select, input_is_valid=input_is_valid)
+                uuid_select = f"(CASE WHEN {spells} THEN {select} END)"
                 binary = (
-                    None if old is None else f"(CASE WHEN {_spells_uuid(old)} THEN {old}::uuid END)"
+                    None
+                    if old is None
+                    else f"(CASE WHEN {_spells_uuid(old, input_is_valid=input_is_valid)} "
+                    f"THEN {old}::uuid END)"
                 )
                 columns.append(
                     _Column(name, uuid_select, f"new_{wanted}", "uuid", wanted, insert, binary)
@@ -827,17 +839,26 @@ async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> No
 
 _BULK_INDEXES = statement(
     """
-SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+       ARRAY(SELECT pg_get_indexdef(h.inhrelid) FROM pg_inherits h
+             WHERE h.inhparent = i.indexrelid ORDER BY h.inhrelid::regclass::text) AS children
+FROM pg_index i
 WHERE i.indrelid = $1::regclass AND i.indisvalid
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 ORDER BY 1
 """,
     owner=__name__,
 )
+# A partitioned table's key has a key of the same definition on each partition.
 _BULK_KEYS = statement(
     """
-SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
-WHERE conrelid = $1::regclass AND contype IN ('p', 'u') ORDER BY contype, conname
+SELECT p.conname::text, pg_get_constraintdef(p.oid),
+       ARRAY(SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass,
+                           c.conname, pg_get_constraintdef(c.oid))
+             FROM pg_constraint c WHERE c.conparentid = p.oid
+             ORDER BY c.conrelid::regclass::text) AS children
+FROM pg_constraint p
+WHERE p.conrelid = $1::regclass AND p.contype IN ('p', 'u') ORDER BY p.contype, p.conname
 """,
     owner=__name__,
 )
@@ -887,8 +908,11 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, tables: list[str]
     exactly as they were (same names, same definitions); it runs in the import's
     transaction, so a failure (a row breaking a key or a foreign key included) rolls
     everything back. A table that already has rows (a re-run) keeps all of them: only the
-    difference is written there. A partitioned table keeps its keys and indexes (rebuilt on
-    the parent they would get new names on each partition), but not its foreign keys.
+    difference is written there.
+
+    A partitioned table's keys and indexes are put back as pg_dump puts them back: each
+    partition's own (same name, same definition) first, then the parent's, which attaches
+    them and builds one on any partition the import added.
     """
     load = _BulkLoad()
     for table in tables:
@@ -896,22 +920,24 @@ async def _set_aside_for_bulk_load(target: asyncpg.Connection, tables: list[str]
             load.empty.add(table)
     if not load.empty:
         return load
-    plain = [table for table in tables if table in load.empty and table not in _CONFLICT_KEYS]
+    empty = [table for table in tables if table in load.empty]
     keys: list[str] = []
     indexes: list[str] = []
     foreign_keys: list[str] = []
     for table, name, definition in await target.fetch(
-        _BULK_FOREIGN_KEYS, sorted(load.empty), plain
+        _BULK_FOREIGN_KEYS, sorted(load.empty), empty
     ):
         await target.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_q(name)}")
         foreign_keys.append(f"ALTER TABLE {table} ADD CONSTRAINT {_q(name)} {definition}")
-    for table in plain:
-        for name, definition in await target.fetch(_BULK_KEYS, table):
+    for table in empty:
+        for name, definition, children in await target.fetch(_BULK_KEYS, table):
             await target.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
-            keys.append(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
-        for name, definition in await target.fetch(_BULK_INDEXES, table):
+            keys += [*children, f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}"]
+        for name, definition, children in await target.fetch(_BULK_INDEXES, table):
             await target.execute(f"DROP INDEX {name}")
-            indexes.append(definition)
+            # A partitioned index is defined ON ONLY the parent; without ONLY it attaches
+            # the partitions' indexes made just before and builds the missing ones.
+            indexes += [*children, definition.replace(" ON ONLY ", " ON ", 1)]
     load.restore = keys + indexes + foreign_keys
     return load
 

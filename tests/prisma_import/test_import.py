@@ -517,6 +517,9 @@ async def test_a_source_that_is_not_a_url_is_refused_naming_the_field() -> None:
         "0B7C3A52-5D7E-4C1F-9A3B-2F1E0D9C8B7A",
         "0b7c3a525d7e4c1f9a3b2f1e0d9c8b7a",
         "{0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b}",
+        "{b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7}",
+        "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8-7a",
+        "0b7c3a52-5d7e-4c1f-9a3b+2f1e0d9c8b7a",
         "------------------------------------",
         "0b7c3a52-----4c1f-9a3b-2f1e0d9c8b7a",
         "0b7c3a52-5d7e-4c1f-9a3b-2f1e0d9c8b7g",
@@ -530,6 +533,9 @@ async def test_a_source_that_is_not_a_url_is_refused_naming_the_field() -> None:
 async def test_the_sql_uuid_test_agrees_with_the_documented_pattern(
     target: asyncpg.Connection, old_id: str
 ) -> None:
-    # the importer's per-row SQL (no anchored bounded-repeat regex) says what UUID_PATTERN says
-    spells = await target.fetchval(f"SELECT {_spells_uuid('$1::text')}", old_id)
-    assert spells is (re.fullmatch(UUID_PATTERN, old_id) is not None), old_id
+    # the importer's per-row SQL (no anchored bounded-repeat regex) says what UUID_PATTERN
+    # says, in both its forms (pg_input_is_valid where the source has it, PostgreSQL 16+)
+    expected = re.fullmatch(UUID_PATTERN, old_id) is not None
+    for input_is_valid in (False, True):
+        sql = _spells_uuid("$1::text", input_is_valid=input_is_valid)
+        assert await target.fetchval(f"SELECT {sql}", old_id) is expected, (old_id, sql)
