@@ -428,102 +428,129 @@ def _since_clause(plan: _Plan) -> str:
     return f" WHERE {_q(_SOURCE_UPDATED_AT)} >= ($1::timestamptz AT TIME ZONE 'UTC')"
 
 
-async def _stream_table(
-    source: asyncpg.Connection,
-    target: asyncpg.Connection,
-    plan: _Plan,
-    total: int,
-    progress: ProgressCallback | None,
-) -> None:
-    """COPY one table out of the source and into its staging table, chunk by chunk.
+# How much of the source the read-ahead may hold that the target has not taken yet.
+READ_AHEAD_BYTES = 256 * 1024 * 1024
 
-    A re-run reads only the rows changed since the table's mark (``plan.since``).
-    """
-    # asyncpg wraps it: COPY (<query>) TO STDOUT
+
+@dataclass(slots=True)
+class _Copy:
+    """One ``COPY (query) TO STDOUT`` of the source, for ``COPY table FROM STDIN``."""
+
+    query: str
+    args: tuple[Any, ...]
+    table: str  # the target's (temporary) table it fills
+    columns: list[str]
+    binary: bool
+    chunks: asyncio.Queue[bytes | BaseException | None] = field(default_factory=asyncio.Queue)
+
+
+def _table_copy(plan: _Plan) -> _Copy:
+    """The table's rows (a re-run: those changed since its mark, ``plan.since``)."""
     selects = [(column.binary or "") if plan.binary else column.select for column in plan.columns]
-    query = f"SELECT {', '.join(selects)} FROM {_q(plan.spec.name)}" + _since_clause(plan)
-    args = () if plan.since is None else (plan.since,)
-    await _stream(
-        source,
-        target,
-        query,
-        args,
+    return _Copy(
+        f"SELECT {', '.join(selects)} FROM {_q(plan.spec.name)}" + _since_clause(plan),
+        () if plan.since is None else (plan.since,),
         f"prisma_stage_{plan.spec.name}",
         [column.staging for column in plan.columns],
-        lambda done: (
-            progress(plan.spec.name, min(done, total), total) if progress is not None else None
-        ),
-        binary=plan.binary,
+        plan.binary,
     )
 
 
-async def _stream_ids(source: asyncpg.Connection, target: asyncpg.Connection, plan: _Plan) -> None:
+def _ids_copy(plan: _Plan) -> _Copy:
     """A re-run's ids-only scan: every id the source table holds, for rows deleted there."""
-    await target.execute(f"CREATE TEMP TABLE {plan.ids} (src_id text) ON COMMIT DROP")
-    await _stream(
-        source,
-        target,
+    return _Copy(
         f"SELECT id FROM {_q(plan.spec.name)}",
         (),
         f"prisma_ids_{plan.spec.name}",
         ["src_id"],
-        lambda done: None,
+        False,
     )
-    await target.execute(f"ANALYZE {plan.ids}")
 
 
-async def _stream(
-    source: asyncpg.Connection,
-    target: asyncpg.Connection,
-    query: str,
-    args: tuple[Any, ...],
-    table: str,
-    columns: list[str],
-    progress: Callable[[int], None],
-    *,
-    binary: bool = False,
-) -> None:
-    """``COPY (query) TO STDOUT`` on the source piped into ``COPY table FROM STDIN``."""
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=32)
-    copy_format = "binary" if binary else "text"
-    rows = _BinaryRows() if binary else None
+class _ReadAhead:
+    """Reads the source's COPYs one after the other, as fast as the source sends them.
 
-    async def produce() -> None:
+    The target takes each one when it gets to that table, after the work on the tables
+    before: meanwhile the source's backend (and this process) read ahead, on the cores the
+    target's single backend leaves idle. At most ``limit`` bytes are held; past that the
+    reading waits. A failure reading the source is raised where the target takes the rows.
+    """
+
+    def __init__(self, source: asyncpg.Connection, copies: list[_Copy], limit: int) -> None:
+        self._source = source
+        self._copies = copies
+        self._free = limit
+        self._limit = limit
+        self._room = asyncio.Condition()
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        current: _Copy | None = None
+
+        async def hold(chunk: bytes) -> None:
+            assert current is not None
+            async with self._room:
+                # one chunk larger than the whole allowance passes when nothing else is held
+                await self._room.wait_for(
+                    lambda: self._free >= len(chunk) or self._free == self._limit
+                )
+                self._free -= len(chunk)
+            current.chunks.put_nowait(chunk)
+
         try:
-            await source.copy_from_query(query, *args, output=queue.put, format=copy_format)
-        except BaseException:
-            # Failed or cancelled: the rows are worthless; wake the consumer so it ends.
-            while not queue.empty():
-                queue.get_nowait()
-            queue.put_nowait(None)
+            for current in self._copies:
+                await self._source.copy_from_query(
+                    current.query,
+                    *current.args,
+                    output=hold,
+                    format="binary" if current.binary else "text",
+                )
+                current.chunks.put_nowait(None)
+        except BaseException as error:
+            # the table being read, and every later one, ends in the error
+            failing = self._copies.index(current) if current is not None else 0
+            for later in self._copies[failing:]:
+                later.chunks.put_nowait(error)
             raise
-        await queue.put(None)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        # Progress is reported here, on the target's side: whatever stops the import (an
-        # error, Ctrl-C) stops it while the target's COPY is open, which aborts that COPY.
-        done = 0
-        while (chunk := await queue.get()) is not None:
-            yield chunk
-            if rows is not None:
-                progress(rows.add(chunk))
-            else:
-                # Text COPY escapes newlines inside values: each real one ends a row.
-                done += chunk.count(b"\n")
-                progress(done)
+    async def into(
+        self, target: asyncpg.Connection, copy: _Copy, progress: Callable[[int], None]
+    ) -> None:
+        """COPY the rows read for ``copy`` into its table on ``target``, reporting rows done."""
+        rows = _BinaryRows() if copy.binary else None
 
-    producer = asyncio.create_task(produce())
-    try:
+        async def chunks() -> AsyncIterator[bytes]:
+            # Progress is reported here, on the target's side: whatever stops the import (an
+            # error, Ctrl-C) stops it while the target's COPY is open, which aborts that COPY.
+            done = 0
+            while (chunk := await copy.chunks.get()) is not None:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                async with self._room:
+                    self._free += len(chunk)
+                    self._room.notify_all()
+                yield chunk
+                if rows is not None:
+                    progress(rows.add(chunk))
+                else:
+                    # Text COPY escapes newlines inside values: each real one ends a row.
+                    done += chunk.count(b"\n")
+                    progress(done)
+
         status = await target.copy_to_table(
-            table, source=chunks(), columns=columns, format=copy_format
+            copy.table,
+            source=chunks(),
+            columns=copy.columns,
+            format="binary" if copy.binary else "text",
         )
-        await producer
         if rows is not None:
             progress(int(status.rsplit(" ", 1)[1]))  # COPY <rows>: the exact count
-    finally:
-        if not producer.done():
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop reading (when the import ends early) and wait until the source is free."""
+        if not self._task.done():
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 class _BinaryRows:
@@ -637,204 +664,217 @@ def _not_quarantined(table: str, alias: str = "s") -> str:
     )
 
 
-async def _repair(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
-    """Rewrite staging rows by the documented repair rules."""
-    for name, plan in plans.items():
-        stage = plan.staging
-        defaults = [
-            (column.staging, default)
-            for column in plan.columns
-            if column.target not in (None, "id")
-            and (default := plan.not_null.get(column.staging)) is not None
-        ]
-        if defaults:
-            # One scan finds every NULL of every such column (the rows that have one are
-            # taken apart column by column, the others not), one UPDATE fills them all.
-            nulls = await _issue(
-                target,
-                f"SELECT s.src_id, v.detail FROM (SELECT * FROM {stage} s WHERE "
-                + " OR ".join(f"s.{_q(column)} IS NULL" for column, _ in defaults)
-                + ") s CROSS JOIN LATERAL (VALUES "
+async def _repair(target: asyncpg.Connection, plan: _Plan) -> None:
+    """Rewrite the table's staging rows by the documented repair rules."""
+    name = plan.spec.name
+    stage = plan.staging
+    defaults = [
+        (column.staging, default)
+        for column in plan.columns
+        if column.target not in (None, "id")
+        and (default := plan.not_null.get(column.staging)) is not None
+    ]
+    if defaults:
+        # One scan finds every NULL of every such column (the rows that have one are
+        # taken apart column by column, the others not), one UPDATE fills them all.
+        nulls = await _issue(
+            target,
+            f"SELECT s.src_id, v.detail FROM (SELECT * FROM {stage} s WHERE "
+            + " OR ".join(f"s.{_q(column)} IS NULL" for column, _ in defaults)
+            + ") s CROSS JOIN LATERAL (VALUES "
+            + ", ".join(
+                f"(s.{_q(column)} IS NULL, {_literal(f'{column} was NULL, now {default}')})"
+                for column, default in defaults
+            )
+            + ") v(hit, detail) WHERE v.hit",
+            table=name,
+            kind="repaired",
+            rule="null_to_default",
+            detail="",
+        )
+        if nulls:  # no row has one: no second scan
+            await target.execute(
+                f"UPDATE {stage} SET "
                 + ", ".join(
-                    f"(s.{_q(column)} IS NULL, {_literal(f'{column} was NULL, now {default}')})"
+                    f"{_q(column)} = coalesce({_q(column)}, {default})"
                     for column, default in defaults
                 )
-                + ") v(hit, detail) WHERE v.hit",
-                table=name,
-                kind="repaired",
-                rule="null_to_default",
-                detail="",
+                + " WHERE "
+                + " OR ".join(f"{_q(column)} IS NULL" for column, _ in defaults)
             )
-            if nulls:  # no row has one: no second scan
-                await target.execute(
-                    f"UPDATE {stage} SET "
-                    + ", ".join(
-                        f"{_q(column)} = coalesce({_q(column)}, {default})"
-                        for column, default in defaults
-                    )
-                    + " WHERE "
-                    + " OR ".join(f"{_q(column)} IS NULL" for column, _ in defaults)
-                )
-        if "currency" in plan.staging_names:
-            await _issue(
-                target,
-                f"UPDATE {stage} SET currency = upper(currency) "
-                "WHERE currency <> upper(currency) RETURNING src_id",
-                table=name,
-                kind="repaired",
-                rule="currency_upper_cased",
-                detail="currency upper-cased",
-            )
-    users = plans["users"].staging
-    documents = plans["knowledge_documents"].staging
-    await _apply(
-        target,
-        _Rule(
-            "users",
-            "repaired",
-            f"UPDATE {users} SET password_hash = NULL WHERE password_hash IS NOT NULL "
-            "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
-            "RETURNING src_id",
-            rule="password_hash_unknown_format",
-            detail="not a bcrypt hash: cleared, the user must reset the password",
-        ),
-        _Rule(
-            "users",
-            "repaired",
-            f"UPDATE {users} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
-            rule="api_key_blank",
-            detail="a blank API key was not imported",
-        ),
-        _Rule(
-            "knowledge_documents",
-            "repaired",
-            f"UPDATE {documents} SET embedding = NULL WHERE embedding IS NOT NULL "
-            f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
-            "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
-            "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
-            rule="embedding_wrong_length",
-        ),
-    )
+    if "currency" in plan.staging_names:
+        await _issue(
+            target,
+            f"UPDATE {stage} SET currency = upper(currency) "
+            "WHERE currency <> upper(currency) RETURNING src_id",
+            table=name,
+            kind="repaired",
+            rule="currency_upper_cased",
+            detail="currency upper-cased",
+        )
+    if name == "users":
+        await _apply(
+            target,
+            _Rule(
+                "users",
+                "repaired",
+                f"UPDATE {stage} SET password_hash = NULL WHERE password_hash IS NOT NULL "
+                "AND password_hash !~ '^\\$2[aby]\\$' AND password_hash !~ '^\\$argon2id\\$' "
+                "RETURNING src_id",
+                rule="password_hash_unknown_format",
+                detail="not a bcrypt hash: cleared, the user must reset the password",
+            ),
+            _Rule(
+                "users",
+                "repaired",
+                f"UPDATE {stage} SET api_key = NULL WHERE btrim(api_key) = '' RETURNING src_id",
+                rule="api_key_blank",
+                detail="a blank API key was not imported",
+            ),
+        )
+    if name == "knowledge_documents":
+        await _apply(
+            target,
+            _Rule(
+                "knowledge_documents",
+                "repaired",
+                f"UPDATE {stage} SET embedding = NULL WHERE embedding IS NOT NULL "
+                f"AND coalesce(array_length(embedding, 1), 0) <> {EMBEDDING_DIMENSIONS} "
+                "RETURNING src_id, 'embedding of ' || coalesce(array_length(embedding, 1), 0) "
+                "|| ' floats cleared; piccolo knowledge reembed fills it' AS detail",
+                rule="embedding_wrong_length",
+            ),
+        )
 
 
-async def _quarantine(target: asyncpg.Connection, plans: dict[str, _Plan]) -> None:
-    """Flag the rows the target's rules refuse, then every row that depends on one."""
-    for name, plan in plans.items():
-        # One scan per table evaluates every NOT NULL and CHECK rule of the target's table.
-        rules = [
-            (f"{column}_required", f"{column} is NULL", f"s.{_q(column)} IS NULL")
-            for column, default in plan.not_null.items()
-            if default is None and column in plan.staging_names
-        ] + [
-            (check_name, expression, f"({expression}) IS FALSE")
-            for check_name, expression, check_columns in plan.checks
-            # a check about an id or a vector: the staging row spells it differently
-            if set(check_columns) <= plan.staging_names
-        ]
-        if rules:
-            # The rows that break any rule are found first (one filter per row); only those
-            # are taken apart rule by rule.
-            await target.execute(
-                "INSERT INTO prisma_issue (tbl, src_id, kind, rule, detail) "
-                f"SELECT {_literal(name)}, s.src_id, 'quarantined', v.rule, v.detail "
-                f"FROM (SELECT * FROM {plan.staging} s WHERE "
-                + " OR ".join(hit for _, _, hit in rules)
-                + ") s CROSS JOIN LATERAL (VALUES "
-                + ", ".join(
-                    f"({_literal(rule)}, {_literal(detail)}, {hit})" for rule, detail, hit in rules
-                )
-                + ") v(rule, detail, hit) WHERE v.hit"
+async def _quarantine(target: asyncpg.Connection, plan: _Plan, plans: dict[str, _Plan]) -> None:
+    """Flag the table's rows the target's rules refuse, then every row whose parent is.
+
+    Tables come in dependency order: a parent's flags are complete before its children.
+    """
+    name = plan.spec.name
+    # One scan per table evaluates every NOT NULL and CHECK rule of the target's table.
+    rules = [
+        (f"{column}_required", f"{column} is NULL", f"s.{_q(column)} IS NULL")
+        for column, default in plan.not_null.items()
+        if default is None and column in plan.staging_names
+    ] + [
+        (check_name, expression, f"({expression}) IS FALSE")
+        for check_name, expression, check_columns in plan.checks
+        # a check about an id or a vector: the staging row spells it differently
+        if set(check_columns) <= plan.staging_names
+    ]
+    if rules:
+        # The rows that break any rule are found first (one filter per row); only those
+        # are taken apart rule by rule.
+        await target.execute(
+            "INSERT INTO prisma_issue (tbl, src_id, kind, rule, detail) "
+            f"SELECT {_literal(name)}, s.src_id, 'quarantined', v.rule, v.detail "
+            f"FROM (SELECT * FROM {plan.staging} s WHERE "
+            + " OR ".join(hit for _, _, hit in rules)
+            + ") s CROSS JOIN LATERAL (VALUES "
+            + ", ".join(
+                f"({_literal(rule)}, {_literal(detail)}, {hit})" for rule, detail, hit in rules
             )
-    users = plans["users"].staging
-    metrics = plans["performance_metrics"].staging
+            + ") v(rule, detail, hit) WHERE v.hit"
+        )
     # The first of a group (by created_at, then old id) is kept, the others are quarantined.
     # One hash aggregate finds the groups of more than one row; only their rows are sorted.
-    await _apply(
-        target,
-        _Rule(
-            "users",
-            "quarantined",
-            "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
-            "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
-            f"FROM {users} s WHERE {_not_quarantined('users')} AND lower(s.email) IN ("
-            f"SELECT lower(s.email) FROM {users} s WHERE {_not_quarantined('users')} "
-            "GROUP BY 1 HAVING count(*) > 1) "
-            "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
-            "WHERE n > 1",
-            rule="email_duplicate_ignoring_case",
-        ),
-        _Rule(
-            "users",
-            "quarantined",
-            f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
-            f"WHERE u.id <> {_staged_id('users', 's')} AND {_not_quarantined('users')}",
-            rule="email_taken",
-            detail="a different user of the target has this e-mail",
-        ),
-        _Rule(
-            "performance_metrics",
-            "quarantined",
-            "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
-            "SELECT s.src_id, row_number() OVER w AS n, first_value(s.src_id) OVER w AS first_id "
-            f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
-            "AND (s.src_asset_id, s.platform, s.date) IN ("
-            f"SELECT s.src_asset_id, s.platform, s.date FROM {metrics} s "
-            f"WHERE {_not_quarantined('performance_metrics')} GROUP BY 1, 2, 3 "
-            "HAVING count(*) > 1) "
-            "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
-            "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
-            rule="performance_metric_duplicate_day",
-        ),
-        _Rule(
-            "performance_metrics",
-            "quarantined",
-            f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
-            f"ON m.asset_id = {_staged_id('assets', 's', 'asset_id')} "
-            "AND m.platform = s.platform AND m.date = s.date "
-            f"WHERE m.id <> {_staged_id('performance_metrics', 's')} "
-            f"AND {_not_quarantined('performance_metrics')}",
-            rule="performance_metric_duplicate_day",
-            detail="the target already has this asset, platform and day",
-        ),
-    )
-    # Dependency order: a parent's flags are complete before its children are looked at.
-    for name, plan in plans.items():
-        for column, parent in plan.spec.references.items():
-            if column in plan.spec.loose_references:
-                continue
-            if not await target.fetchval(f"SELECT EXISTS ({_quarantined_ids(plans[parent])})"):
-                continue  # no parent quarantined: no scan of the children
-            staging_column = _q(f"src_{column}")
-            await _issue(
-                target,
-                f"SELECT s.src_id, {_literal(parent + ':')} || s.{staging_column} AS detail "
-                f"FROM {plan.staging} s WHERE s.{staging_column} IN "
-                f"({_quarantined_ids(plans[parent])}) AND {_not_quarantined(name)}",
-                table=name,
-                kind="quarantined",
-                rule="parent_quarantined",
-                detail="",
-            )
-    clips = plans["clips"]
-    conversions = plans["conversions"].staging
-    # A clip that exists: its id is in the source (all ids: the stage, or a re-run's ids-only
-    # scan) and it is not quarantined.
-    await _issue(
-        target,
-        f"UPDATE {conversions} s SET metadata = s.metadata || jsonb_build_object("
-        "'legacy_attributed_clip_id', s.src_attributed_clip_id), src_attributed_clip_id = NULL, "
-        "new_attributed_clip_id = NULL "
-        "FROM (SELECT x.src_id FROM "
-        f"{conversions} x WHERE x.src_attributed_clip_id IS NOT NULL AND NOT EXISTS ("
-        f"SELECT 1 FROM {clips.ids} c WHERE c.src_id = x.src_attributed_clip_id) "
-        f"UNION SELECT x.src_id FROM {conversions} x WHERE x.src_attributed_clip_id IN "
-        f"({_quarantined_ids(clips)})) d WHERE d.src_id = s.src_id "
-        "RETURNING s.src_id",
-        table="conversions",
-        kind="repaired",
-        rule="attributed_clip_missing",
-        detail="attributed clip gone: kept in metadata.legacy_attributed_clip_id, set NULL",
-    )
+    if name == "users":
+        users = plan.staging
+        await _apply(
+            target,
+            _Rule(
+                "users",
+                "quarantined",
+                "SELECT src_id, 'same e-mail as user ' || first_id AS detail FROM ("
+                "SELECT s.src_id, row_number() OVER w AS n, "
+                "first_value(s.src_id) OVER w AS first_id "
+                f"FROM {users} s WHERE {_not_quarantined('users')} AND lower(s.email) IN ("
+                f"SELECT lower(s.email) FROM {users} s WHERE {_not_quarantined('users')} "
+                "GROUP BY 1 HAVING count(*) > 1) "
+                "WINDOW w AS (PARTITION BY lower(s.email) ORDER BY s.created_at, s.src_id)) d "
+                "WHERE n > 1",
+                rule="email_duplicate_ignoring_case",
+            ),
+            _Rule(
+                "users",
+                "quarantined",
+                f"SELECT s.src_id FROM {users} s JOIN users u ON lower(u.email) = lower(s.email) "
+                f"WHERE u.id <> {_staged_id('users', 's')} AND {_not_quarantined('users')}",
+                rule="email_taken",
+                detail="a different user of the target has this e-mail",
+            ),
+        )
+    if name == "performance_metrics":
+        metrics = plan.staging
+        await _apply(
+            target,
+            _Rule(
+                "performance_metrics",
+                "quarantined",
+                "SELECT src_id, 'same asset, platform and day as ' || first_id AS detail FROM ("
+                "SELECT s.src_id, row_number() OVER w AS n, "
+                "first_value(s.src_id) OVER w AS first_id "
+                f"FROM {metrics} s WHERE {_not_quarantined('performance_metrics')} "
+                "AND (s.src_asset_id, s.platform, s.date) IN ("
+                f"SELECT s.src_asset_id, s.platform, s.date FROM {metrics} s "
+                f"WHERE {_not_quarantined('performance_metrics')} GROUP BY 1, 2, 3 "
+                "HAVING count(*) > 1) "
+                "WINDOW w AS (PARTITION BY s.src_asset_id, s.platform, s.date "
+                "ORDER BY s.created_at, s.src_id)) d WHERE n > 1",
+                rule="performance_metric_duplicate_day",
+            ),
+            _Rule(
+                "performance_metrics",
+                "quarantined",
+                f"SELECT s.src_id FROM {metrics} s JOIN performance_metrics m "
+                f"ON m.asset_id = {_staged_id('assets', 's', 'asset_id')} "
+                "AND m.platform = s.platform AND m.date = s.date "
+                f"WHERE m.id <> {_staged_id('performance_metrics', 's')} "
+                f"AND {_not_quarantined('performance_metrics')}",
+                rule="performance_metric_duplicate_day",
+                detail="the target already has this asset, platform and day",
+            ),
+        )
+    for column, parent in plan.spec.references.items():
+        if column in plan.spec.loose_references:
+            continue
+        if not await target.fetchval(f"SELECT EXISTS ({_quarantined_ids(plans[parent])})"):
+            continue  # no parent quarantined: no scan of the children
+        staging_column = _q(f"src_{column}")
+        await _issue(
+            target,
+            f"SELECT s.src_id, {_literal(parent + ':')} || s.{staging_column} AS detail "
+            f"FROM {plan.staging} s WHERE s.{staging_column} IN "
+            f"({_quarantined_ids(plans[parent])}) AND {_not_quarantined(name)}",
+            table=name,
+            kind="quarantined",
+            rule="parent_quarantined",
+            detail="",
+        )
+    if name == "conversions":
+        clips = plans["clips"]
+        conversions = plan.staging
+        # A clip that exists: its id is in the source (all ids: the stage, or a re-run's ids-only
+        # scan) and it is not quarantined.
+        await _issue(
+            target,
+            f"UPDATE {conversions} s SET metadata = s.metadata || jsonb_build_object("
+            "'legacy_attributed_clip_id', s.src_attributed_clip_id), "
+            "src_attributed_clip_id = NULL, "
+            "new_attributed_clip_id = NULL "
+            "FROM (SELECT x.src_id FROM "
+            f"{conversions} x WHERE x.src_attributed_clip_id IS NOT NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM {clips.ids} c WHERE c.src_id = x.src_attributed_clip_id) "
+            f"UNION SELECT x.src_id FROM {conversions} x WHERE x.src_attributed_clip_id IN "
+            f"({_quarantined_ids(clips)})) d WHERE d.src_id = s.src_id "
+            "RETURNING s.src_id",
+            table="conversions",
+            kind="repaired",
+            rule="attributed_clip_missing",
+            detail="attributed clip gone: kept in metadata.legacy_attributed_clip_id, set NULL",
+        )
 
 
 _BULK_INDEXES = statement(
@@ -1174,6 +1214,57 @@ async def _map_ids(target: asyncpg.Connection, plan: _Plan) -> None:
     )
 
 
+async def _load_table(
+    target: asyncpg.Connection,
+    read_ahead: _ReadAhead,
+    plan: _Plan,
+    copy: _Copy,
+    ids: _Copy | None,
+    total: int,
+    progress: ProgressCallback | None,
+    report: ImportReport,
+) -> None:
+    """The table's rows into its stage (a re-run: its ids too), analyzed, ids mapped."""
+    name = plan.spec.name
+    if ids is not None:
+        with report.phase("ids-only scan"):
+            await target.execute(f"CREATE TEMP TABLE {plan.ids} (src_id text) ON COMMIT DROP")
+            await read_ahead.into(target, ids, lambda done: None)
+            await target.execute(f"ANALYZE {plan.ids}")
+    columns = ", ".join(f"{_q(c.staging)} {c.staging_type}" for c in plan.columns)
+    await target.execute(f"CREATE TEMP TABLE {plan.staging} ({columns}) ON COMMIT DROP")
+    with report.phase(f"copy {name}"):
+        await read_ahead.into(
+            target,
+            copy,
+            lambda done: progress(name, min(done, total), total) if progress else None,
+        )
+    with report.phase("staging analyze"):
+        # No index: every check is a scan or a hash join over the whole stage. The row
+        # count and the keys' statistics steer those; statistics of JSON and array columns
+        # (the costly ones to gather) steer nothing here.
+        analyzed = ", ".join(
+            _q(column.staging)
+            for column in plan.columns
+            if not column.staging_type.endswith("[]")
+            and column.staging_type not in ("json", "jsonb")
+        )
+        await target.execute(f"ANALYZE {plan.staging} ({analyzed})")
+    with report.phase("map ids"):
+        await _map_ids(target, plan)
+
+
+async def _check_table(
+    target: asyncpg.Connection, plan: _Plan, plans: dict[str, _Plan], report: ImportReport
+) -> None:
+    """Repair the table's stage, then flag what the target's rules refuse."""
+    with report.phase("repair"):
+        await _repair(target, plan)
+    with report.phase("quarantine"):
+        await _quarantine(target, plan, plans)
+        await target.execute("ANALYZE prisma_issue")
+
+
 async def import_prisma(
     *,
     source: asyncpg.Connection,
@@ -1216,59 +1307,57 @@ async def import_prisma(
             "CREATE TEMP TABLE prisma_issue (tbl text, src_id text, kind text, rule text, "
             "detail text) ON COMMIT DROP"
         )
+        await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
         totals = {}
-        for name, plan in plans.items():
-            with report.phase("count source"):
+        with report.phase("count source"):
+            for name, plan in plans.items():
                 totals[name] = await source.fetchval(
                     f"SELECT count(*) FROM {_q(name)}{_since_clause(plan)}",
                     *(() if plan.since is None else (plan.since,)),
                 )
-            if plan.since is not None:
-                with report.phase("ids-only scan"):
-                    await _stream_ids(source, target, plan)
-            columns = ", ".join(f"{_q(c.staging)} {c.staging_type}" for c in plan.columns)
-            await target.execute(f"CREATE TEMP TABLE {plan.staging} ({columns}) ON COMMIT DROP")
-            with report.phase(f"copy {name}"):
-                await _stream_table(source, target, plan, totals[name], progress)
-            with report.phase("staging analyze"):
-                # No index: every check is a scan or a hash join over the whole stage. The
-                # row count and the keys' statistics steer those; statistics of JSON and
-                # array columns (the costly ones to gather) steer nothing here.
-                analyzed = ", ".join(
-                    _q(column.staging)
-                    for column in plan.columns
-                    if not column.staging_type.endswith("[]")
-                    and column.staging_type not in ("json", "jsonb")
-                )
-                await target.execute(f"ANALYZE {plan.staging} ({analyzed})")
-            with report.phase("map ids"):
-                await _map_ids(target, plan)
-        with report.phase("repair"):
-            await _repair(target, plans)
-        with report.phase("quarantine"):
-            await _quarantine(target, plans)
-            await target.execute("CREATE INDEX ON prisma_issue (tbl, src_id)")
-            await target.execute("ANALYZE prisma_issue")
         triggers = await target.fetch(_TOUCH_TRIGGERS, list(TABLE_NAMES))
         # updated_at must come across as the source had it, not as the time of the import.
         for table, trigger in triggers:
             await target.execute(f"ALTER TABLE {_q(table)} DISABLE TRIGGER {_q(trigger)}")
         with report.phase("set aside indexes+fks"):
             load = await _set_aside_for_bulk_load(target, [*TABLE_NAMES, "api_keys"])
-        for name, plan in plans.items():
-            counts = report.tables[name] = TableCounts()
-            with report.phase("count"):
-                await _count(target, plan, counts)
-            await _write(target, plan, counts, report, load)
-            if name == "users":
-                with report.phase("api keys"):
-                    await _write_api_keys(target, report, load)
-            with report.phase("keep quarantine"):
-                await _keep_quarantine(target, plan)
-            # a table filled by this run alone has nothing the source lacks
-            if name not in load.empty:
-                with report.phase("missing"):
-                    await _missing(target, plan, counts, report)
+        # Each table is copied, checked and written in dependency order; meanwhile the source
+        # is read ahead (the tables after it), on the cores the target's backend leaves idle.
+        copies = {name: _table_copy(plan) for name, plan in plans.items()}
+        ids = {name: _ids_copy(plan) for name, plan in plans.items() if plan.since is not None}
+        read_ahead = _ReadAhead(
+            source,
+            [copy for name in plans for copy in (ids.get(name), copies[name]) if copy is not None],
+            READ_AHEAD_BYTES,
+        )
+        try:
+            for name, plan in plans.items():
+                await _load_table(
+                    target,
+                    read_ahead,
+                    plan,
+                    copies[name],
+                    ids.get(name),
+                    totals[name],
+                    progress,
+                    report,
+                )
+                await _check_table(target, plan, plans, report)
+                counts = report.tables[name] = TableCounts()
+                with report.phase("count"):
+                    await _count(target, plan, counts)
+                await _write(target, plan, counts, report, load)
+                if name == "users":
+                    with report.phase("api keys"):
+                        await _write_api_keys(target, report, load)
+                with report.phase("keep quarantine"):
+                    await _keep_quarantine(target, plan)
+                # a table filled by this run alone has nothing the source lacks
+                if name not in load.empty:
+                    with report.phase("missing"):
+                        await _missing(target, plan, counts, report)
+        finally:
+            await read_ahead.close()
         with report.phase("rebuild indexes+fks"):
             await _restore_after_bulk_load(target, load)
         for table, trigger in triggers:
