@@ -11,6 +11,12 @@ class SourceSchemaError(GatewayError):
     code = "source_schema"
 
 
+class SourceLostError(GatewayError):
+    """The connection to the source broke while its rows were being read."""
+
+    code = "source_lost"
+
+
 class StrictRefusedError(GatewayError):
     """``--strict`` was given and some rows would be repaired or quarantined."""
 

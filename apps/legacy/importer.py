@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from apps.core.rawsql import statement
-from apps.legacy.errors import SourceSchemaError
+from apps.legacy.errors import SourceLostError, SourceSchemaError
 from apps.legacy.spec import (
     API_KEY_NAME,
     API_KEY_SCOPES,
@@ -430,6 +430,12 @@ def _since_clause(plan: _Plan) -> str:
 
 # How much of the source the read-ahead may hold that the target has not taken yet.
 READ_AHEAD_BYTES = 256 * 1024 * 1024
+_CONNECTION_LOST = (
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    OSError,
+)
 
 
 @dataclass(slots=True)
@@ -507,10 +513,22 @@ class _ReadAhead:
                 )
                 current.chunks.put_nowait(None)
         except BaseException as error:
+            failed: BaseException = error
+            if isinstance(error, _CONNECTION_LOST) and current is not None:
+                # asyncpg says so in several ways (a closed connection, a protocol state it
+                # cannot leave, a socket error): one typed error that names the table
+                failed = SourceLostError(
+                    f"the connection to the source broke while reading {current.table}: "
+                    f"{str(error).splitlines()[0] if str(error) else type(error).__name__}; "
+                    "nothing was written",
+                    field="source",
+                    rule="connection_lost",
+                )
+                failed.__cause__ = error
             # the table being read, and every later one, ends in the error
             failing = self._copies.index(current) if current is not None else 0
             for later in self._copies[failing:]:
-                later.chunks.put_nowait(error)
+                later.chunks.put_nowait(failed)
             raise
 
     async def into(
@@ -1393,6 +1411,9 @@ async def import_prisma(
         await target_transaction.rollback()
         raise
     finally:
-        await source_transaction.rollback()
+        # A source connection lost after (or while) it was read has nothing to roll back:
+        # the error that ended the import, if any, is the one to see.
+        if not source.is_closed():
+            await source_transaction.rollback()
         report.elapsed_seconds = time.perf_counter() - started
     return report

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import asyncpg
 import pytest
 
+from apps.core.dburl import parse_database_url
+from apps.legacy import importer
+from apps.legacy.errors import SourceLostError
 from apps.legacy.importer import ImportReport, _binary_select, _BinaryRows, _plan, import_prisma
 from apps.legacy.spec import TABLE_NAMES
 
@@ -100,3 +104,50 @@ async def test_the_binary_row_estimate_learns_from_the_first_rows(
     # the whole stream (the 2-byte trailer aside) over the rows' mean size: close to the count
     assert estimates == sorted(estimates)
     assert abs(estimates[-1] - rows) <= rows * 0.25, (estimates[-1], rows)
+
+
+async def test_a_small_read_ahead_allowance_only_slows_the_reading(
+    source: asyncpg.Connection, target: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an allowance smaller than one table's rows: the source waits for the target
+    monkeypatch.setattr(importer, "READ_AHEAD_BYTES", 16 * 1024)
+    report = await import_prisma(source=source, target=target)
+    # then every row still comes across, in the same counts as the source holds
+    assert report.committed
+    for name in TABLE_NAMES:
+        held = await source.fetchval(f'SELECT count(*) FROM "{name}"')
+        assert report.tables[name].source == held, name
+
+
+async def test_the_source_dying_while_read_ahead_fails_the_import_and_writes_nothing(
+    source: asyncpg.Connection,
+    source_url: str,
+    target: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a small allowance, so that the source is still being read when assets load
+    monkeypatch.setattr(importer, "READ_AHEAD_BYTES", 16 * 1024)
+    before = {name: await target.fetchval(f'SELECT count(*) FROM "{name}"') for name in TABLE_NAMES}
+    source_pid = source.get_server_pid()
+    killers: list[asyncio.Task[None]] = []
+
+    async def kill_the_source() -> None:
+        admin = await asyncpg.connect(parse_database_url(source_url).dsn)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", source_pid)
+        finally:
+            await admin.close()
+
+    def progress(table: str, done: int, total: int) -> None:
+        if table == "assets" and not killers:
+            killers.append(asyncio.get_running_loop().create_task(kill_the_source()))
+
+    # when the source's backend is terminated half-way
+    with pytest.raises(SourceLostError) as lost:
+        await import_prisma(source=source, target=target, progress=progress)
+    await asyncio.gather(*killers)
+    assert lost.value.field == "source" and lost.value.rule == "connection_lost"
+    assert "nothing was written" in lost.value.message
+    # then nothing was written on the target
+    after = {name: await target.fetchval(f'SELECT count(*) FROM "{name}"') for name in TABLE_NAMES}
+    assert after == before
