@@ -123,6 +123,7 @@ RULES: dict[str, str] = {
     # the Prisma import (the reason a source row is quarantined)
     "prisma_schema": "the source is not the expected Prisma schema",
     "id": "a source table without an id column",
+    "connection_lost": "the connection to the source broke while it was read",
     "null_to_default": "a NULL replaced by the column default",
     "currency_upper_cased": "a currency code upper-cased",
     "password_hash_unknown_format": "a password hash in an unknown format",
