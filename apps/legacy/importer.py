@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from apps.core.engine import BROKEN_CONNECTION_ERRORS
 from apps.core.rawsql import statement
 from apps.legacy.errors import SourceLostError, SourceSchemaError
 from apps.legacy.spec import (
@@ -430,11 +431,15 @@ def _since_clause(plan: _Plan) -> str:
 
 # How much of the source the read-ahead may hold that the target has not taken yet.
 READ_AHEAD_BYTES = 256 * 1024 * 1024
+# A source whose connection broke: what the engine knows a broken connection by, a socket
+# error, a connection-class error (08xxx: "connection was closed in the middle of
+# operation"), or the server's own FATAL (pg_terminate_backend, a crash) read mid-COPY.
 _CONNECTION_LOST = (
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.PostgresConnectionError,
+    *BROKEN_CONNECTION_ERRORS,
     OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
 )
 
 
@@ -515,8 +520,7 @@ class _ReadAhead:
         except BaseException as error:
             failed: BaseException = error
             if isinstance(error, _CONNECTION_LOST) and current is not None:
-                # asyncpg says so in several ways (a closed connection, a protocol state it
-                # cannot leave, a socket error): one typed error that names the table
+                # asyncpg says so in several ways: one typed error that names the table
                 failed = SourceLostError(
                     f"the connection to the source broke while reading {current.table}: "
                     f"{str(error).splitlines()[0] if str(error) else type(error).__name__}; "
